@@ -1,0 +1,19 @@
+# AdamW with linear warm-up and cosine decay over an iteration budget (VideoAR supp. A: AdamW,
+# betas 0.9/0.95, lr 1e-4, cosine, weight decay 0.05). Override max_iters / lr in leaf configs.
+max_iters = 1000
+val_interval = 500
+warmup_iters = 50
+lr = 1e-4
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.95), weight_decay=0.05),
+    clip_grad=dict(max_norm=2.0),
+)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup_iters, end=max_iters, eta_min_ratio=0.1),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')

@@ -1,0 +1,12 @@
+# Ablation: the tiny VideoAR with VAR-style choices instead of the paper's:
+#   learned absolute positions (VAR pos_1LC + a frame table) instead of Multi-scale Temporal RoPE,
+#   no label corruption instead of Cross-Frame Error Correction,
+#   AdaLN conditioning (VAR's shared AdaLN, zero-initialised gates) instead of a prefix token.
+#   python tools/train.py configs/ablations/videoar_var-style.py
+_base_ = ['./videoar_paper-default.py']
+
+model = dict(
+    transformer=dict(cond_mode='adaln', adaln_mode='shared'),
+    corrector=dict(_delete_=True, type='NoCorrection'),
+    pos_encoding=dict(_delete_=True, type='LearnedAbsolutePE'),
+)

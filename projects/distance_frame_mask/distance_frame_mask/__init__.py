@@ -1,0 +1,3 @@
+from .distance_mask import DistanceFrameMask
+
+__all__ = ['DistanceFrameMask']

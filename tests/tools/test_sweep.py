@@ -1,0 +1,23 @@
+import json
+import os
+import subprocess
+import sys
+
+
+def test_sweep_runs_each_combination_and_summarises(tmp_path, repo_root, subprocess_env):
+    work = tmp_path / 'sweep'
+    proc = subprocess.run(
+        [sys.executable, 'tools/sweep.py', 'tests/fixtures/toy_train_config.py',
+         '--grid', 'optim_wrapper.optimizer.lr=0.01,0.1',
+         '--cfg-options', 'train_cfg.max_iters=4', 'default_hooks.logger.interval=1',
+         '--work-dir', str(work)],  # fmt: skip
+        env=subprocess_env, cwd=repo_root, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((work / 'sweep.json').read_text())
+    assert [run['settings']['optim_wrapper.optimizer.lr'] for run in summary] == ['0.01', '0.1']
+    assert all(run['returncode'] == 0 for run in summary)
+    # the two runs really used their own learning rate
+    lrs = [run['last_scalars']['lr'] for run in summary]
+    assert abs(lrs[0] - 0.01) < 1e-9 and abs(lrs[1] - 0.1) < 1e-9
+    assert len(os.listdir(work)) == 4  # two run dirs + sweep.json + sweep.md

@@ -1,0 +1,86 @@
+"""Speed and memory measurements of videoar (the numbers quoted in notes and the README).
+
+    python tools/benchmark.py                # every benchmark
+    python tools/benchmark.py --only moving_digits i3d --quick --threads 2 --out bench.json
+
+Each area of the package exposes ``BENCHMARKS = {'name': fn}`` in a ``benchmarks`` module, where
+``fn(quick: bool) -> dict`` returns measured numbers. Timings are taken after warm-up; the
+thread count is fixed so numbers are comparable.
+"""
+
+import argparse
+import importlib
+import json
+import os.path as osp
+import platform
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+MODULES = [
+    'videoar.datasets.benchmarks',
+    'videoar.models.tokenizers.benchmarks',
+    'videoar.models.sequence.benchmarks',
+    'videoar.models.generators.benchmarks',
+    'videoar.evaluation.benchmarks',
+    'videoar.engine.benchmarks',
+]
+
+
+def collect() -> dict:
+    found = {}
+    for module_name in MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name == module_name:
+                continue
+            raise
+        for name, fn in getattr(module, 'BENCHMARKS', {}).items():
+            found[name] = fn
+    return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--only', nargs='+', help='names of the benchmarks to run')
+    parser.add_argument('--quick', action='store_true', help='fewer repetitions, smaller inputs')
+    parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
+    parser.add_argument('--out', help='also write the results to this json file')
+    parser.add_argument('--list', action='store_true', help='list the benchmarks and exit')
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    available = collect()
+    if args.list:
+        print('\n'.join(sorted(available)))
+        return {}
+    names = args.only or sorted(available)
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise SystemExit(f'unknown benchmark(s) {unknown}; available: {sorted(available)}')
+    results = {
+        '_machine': dict(
+            python=platform.python_version(),
+            torch=torch.__version__,
+            threads=args.threads,
+            cpu=platform.processor() or platform.machine(),
+        )
+    }
+    for name in names:
+        start = time.perf_counter()
+        results[name] = available[name](args.quick)
+        results[name]['_wall_s'] = round(time.perf_counter() - start, 2)
+        print(f'{name}: {json.dumps(results[name])}', flush=True)
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=2)
+        print(f'[videoar] results written to {osp.abspath(args.out)}')
+    return results
+
+
+if __name__ == '__main__':
+    main()

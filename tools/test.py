@@ -1,0 +1,64 @@
+"""Evaluate a checkpoint with the metrics of a config and write ``metrics.json``.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--cfg-options k=v ...]
+"""
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+
+from videoar.engine import launch  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (evaluate) a videoar model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and metrics.json')
+    parser.add_argument('--out', help='where to write the metrics json (default: WORK_DIR/metrics.json)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none'
+    )
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist.')
+    cfg = launch.load_config(args.config, args.cfg_options)
+    launch.check_top_level_keys(cfg, for_training=False)
+    for key in ('test_dataloader', 'test_evaluator'):
+        if cfg.get(key) is None:
+            raise SystemExit(f'config {args.config} has no {key}; tools/test.py needs one.')
+    work_dir = launch.resolve_work_dir(cfg, args.config, args.work_dir)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    launch.setup_launcher(cfg, args.launcher)
+
+    runner = launch.build_runner(cfg)
+    metrics = runner.test()
+    if runner.rank == 0:
+        from videoar.evaluation.report import write_metrics_json
+
+        out = args.out or osp.join(work_dir, 'metrics.json')
+        write_metrics_json(out, metrics, runner.test_evaluator, extra=dict(
+            config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint)))
+        for name, value in metrics.items():
+            print(f'[videoar] {name}: {value}')
+        print(f'[videoar] metrics written to {osp.abspath(out)}', flush=True)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,85 @@
+"""Train a videoar model (or a whole curriculum) from a config.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                                 [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+
+Distributed: ``torchrun --nproc-per-node N tools/train.py CONFIG --launcher pytorch``
+(gloo on machines without CUDA, NCCL otherwise).
+"""
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import DictAction  # noqa: E402
+
+from videoar.engine import launch  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a videoar model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest one in the work dir when no '
+        'path is given',
+    )
+    parser.add_argument('--amp', action='store_true', help='bf16 mixed precision (CPU and GPU)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.transformer.depth=8 train_cfg.max_iters=500',
+    )
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none'
+    )
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = launch.load_config(args.config, args.cfg_options)
+    launch.check_top_level_keys(cfg, for_training=True)
+    work_dir = launch.resolve_work_dir(cfg, args.config, args.work_dir)
+
+    if cfg.get('stages') is not None:  # a curriculum: one Runner per stage
+        from videoar.engine.curriculum import run_curriculum
+
+        run_curriculum(cfg, resume=args.resume is not None, amp=args.amp, launcher=args.launcher)
+        return
+
+    if args.amp:
+        launch.enable_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    launch.setup_launcher(cfg, args.launcher)
+
+    runner = launch.build_runner(cfg)
+    if runner.rank == 0:
+        print(f'[videoar] work dir: {osp.abspath(work_dir)} (logs, config, checkpoints)', flush=True)
+    runner.train()
+    if runner.rank == 0:
+        last = osp.join(work_dir, 'last_checkpoint')
+        if osp.isfile(last):
+            with open(last) as f:
+                print(f'[videoar] final checkpoint: {f.read().strip()}', flush=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,59 @@
+"""Datasets, transforms and video I/O (PyAV).
+
+Every module that registers something (``DATASETS``, ``TRANSFORMS``) is imported here, so the
+registries' ``locations=['videoar.datasets']`` resolve ``type='Name'`` lazily.
+"""
+
+from .moving_digits import MovingDigits, digit_sprites, load_source_digits, split_sources
+from .transforms import (
+    ResizeShortSide,
+    VideoCenterCrop,
+    VideoRandomCrop,
+    VideoRandomFlip,
+    center_crop,
+    random_crop,
+    resize_and_crop,
+    resize_short_side,
+    resize_video,
+)
+from .ucf101 import UCF101, class_name_to_words
+from .video_folder import VideoFolderDataset
+from .video_io import (
+    VIDEO_EXTENSIONS,
+    VideoReadError,
+    from_uint8,
+    make_grid,
+    probe_video,
+    read_video,
+    to_uint8,
+    write_grid,
+    write_video,
+)
+
+__all__ = [
+    'MovingDigits',
+    'digit_sprites',
+    'load_source_digits',
+    'split_sources',
+    'VideoFolderDataset',
+    'UCF101',
+    'class_name_to_words',
+    'ResizeShortSide',
+    'VideoCenterCrop',
+    'VideoRandomCrop',
+    'VideoRandomFlip',
+    'center_crop',
+    'random_crop',
+    'resize_and_crop',
+    'resize_short_side',
+    'resize_video',
+    'VIDEO_EXTENSIONS',
+    'VideoReadError',
+    'from_uint8',
+    'make_grid',
+    'probe_video',
+    'read_video',
+    'to_uint8',
+    'write_grid',
+    'write_video',
+]

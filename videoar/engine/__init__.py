@@ -1,0 +1,17 @@
+"""Engine: mmengine/torch compatibility, hooks, optimizer wrappers, the curriculum runner."""
+
+from . import compat  # noqa: F401  (applies the mmengine/torch fixes on import)
+from . import hooks  # noqa: F401
+from .compat import (
+    PortableAmpOptimWrapper,
+    UnsafeCheckpointError,
+    allow_checkpoint_globals,
+    load_checkpoint_safe,
+)
+
+__all__ = [
+    'PortableAmpOptimWrapper',
+    'UnsafeCheckpointError',
+    'allow_checkpoint_globals',
+    'load_checkpoint_safe',
+]

@@ -1,0 +1,495 @@
+"""``GenerationEvaluationHook`` and :func:`evaluate_generation`: generate videos, run metrics.
+
+The protocol (recorded in ``metrics.json``):
+
+* ``num_samples`` videos are generated, conditioned on class labels balanced over the classes
+  (``conditions='balanced'``: sample ``i`` gets class ``i mod C``) or on the labels and captions
+  of the real clips in order (``conditions='dataset'``).
+* Sample ``i`` is paired with real clip ``i`` of ``real_dataloader`` (read in order) as its
+  ``gt_video``, for metrics comparing against real videos (Fréchet distances).
+* The generated videos go to the configured ``METRICS`` through an mmengine ``Evaluator`` as the
+  predict outputs of ``docs/interfaces.md`` (``pred_video``, ``gt_video``, ``label``,
+  ``caption``).
+* Optional references, so the numbers can be read: ``'real'`` scores real clips
+  ``num_samples .. 2*num_samples - 1`` of the loader as if they were generated (labels: their
+  own), and ``'shuffled'`` generates with every class label shifted to another class (by a
+  seeded offset in ``[1, C-1]``) and captions rolled by one, while the metrics still see the
+  original label. Their keys are prefixed ``real/`` and ``shuffled/``.
+* Noise is seeded per sample position (``seed``), so the numbers are reproducible and
+  the ``shuffled`` pass uses the same noise as the generated one.
+
+With several processes, position ``p`` is generated on rank ``p mod world_size`` and the
+evaluator gathers the results (padded to equal counts, truncated to ``num_samples``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import os.path as osp
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from mmengine.dist import get_dist_info, is_main_process
+from mmengine.evaluator import Evaluator
+from mmengine.hooks import Hook
+
+from videoar.registry import HOOKS, METRICS
+from videoar.utils import ConfigError, check_choice, check_positive
+
+from .utils import Progress, ema_weights, make_data_samples, model_num_classes, sample_videos
+
+CONDITIONS = ('balanced', 'dataset')
+REFERENCES = ('real', 'shuffled')
+
+
+# ---------------------------------------------------------------------------------------------
+# real clips, read in order
+# ---------------------------------------------------------------------------------------------
+
+
+def _unbatch(batch) -> list[tuple[torch.Tensor, int, str]]:
+    """A collated loader batch -> ``[(video (3,F,H,W), label, caption), ...]``."""
+    videos = batch['inputs']
+    if isinstance(videos, torch.Tensor):
+        videos = list(videos)
+    samples = batch.get('data_samples')
+    size = len(videos)
+
+    def field_of(key, default):
+        if isinstance(samples, Mapping):
+            value = samples.get(key)
+            if value is None:
+                return [default] * size
+            return value.tolist() if isinstance(value, torch.Tensor) else list(value)
+        if isinstance(samples, Sequence):
+            return [
+                (s.get(key, default) if isinstance(s, Mapping) else getattr(s, key, default))
+                for s in samples
+            ]
+        return [default] * size
+
+    labels, captions = field_of('label', -1), field_of('caption', '')
+    return [(videos[i], int(labels[i]), str(captions[i])) for i in range(size)]
+
+
+class RealClipStream:
+    """Clips of a dataloader in order, ``n`` at a time; starts over when exhausted."""
+
+    def __init__(self, dataloader, skip: int = 0) -> None:
+        self.dataloader = dataloader
+        self._iter = None
+        self._buffer: list = []
+        self.wrapped = False
+        self.consumed = 0
+        if skip:
+            self.take(skip)
+
+    def _refill(self) -> None:
+        if self._iter is None:
+            self._iter = iter(self.dataloader)
+        try:
+            batch = next(self._iter)
+        except StopIteration:
+            self._iter = iter(self.dataloader)
+            self.wrapped = True
+            batch = next(self._iter)
+        self._buffer.extend(_unbatch(batch))
+
+    def take(self, count: int) -> list[tuple[torch.Tensor, int, str]]:
+        while len(self._buffer) < count:
+            before = len(self._buffer)
+            self._refill()
+            if len(self._buffer) == before:
+                raise RuntimeError('the real dataloader yields no clips.')
+        out, self._buffer = self._buffer[:count], self._buffer[count:]
+        self.consumed += count
+        return out
+
+
+def build_real_dataloader(real_dataloader, batch_size: int, seed: int | None = None):
+    """A dataloader config (defaults: no shuffling, default collate, no workers) -> DataLoader."""
+    if real_dataloader is None or not isinstance(real_dataloader, Mapping):
+        return real_dataloader
+    from mmengine.runner import Runner
+
+    cfg = dict(real_dataloader)
+    cfg.setdefault('batch_size', batch_size)
+    cfg.setdefault('num_workers', 0)
+    cfg.setdefault('sampler', dict(type='DefaultSampler', shuffle=False))
+    cfg.setdefault('collate_fn', dict(type='default_collate'))
+    return Runner.build_dataloader(cfg, seed=seed)
+
+
+def build_evaluator(metrics) -> Evaluator:
+    """An ``Evaluator`` from metric configs (``METRICS``), metric objects or an Evaluator."""
+    if isinstance(metrics, Evaluator):
+        return metrics
+    if isinstance(metrics, Mapping):
+        metrics = [metrics]
+    built = [METRICS.build(dict(m)) if isinstance(m, Mapping) else m for m in metrics]
+    return Evaluator(built)
+
+
+def check_metric_types(metrics) -> None:
+    """Fail at config time on an unknown metric type (the registry error names alternatives)."""
+    if isinstance(metrics, Mapping):
+        metrics = [metrics]
+    if not metrics:
+        raise ConfigError('give at least one metric, e.g. metrics=[dict(type=...)].')
+    for metric in metrics:
+        if isinstance(metric, Mapping):
+            if 'type' not in metric:
+                raise ConfigError(f'a metric config needs a type, got {dict(metric)!r}.')
+            if isinstance(metric['type'], str):
+                METRICS.get(metric['type'])
+
+
+# ---------------------------------------------------------------------------------------------
+# the evaluation
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GenerationResult:
+    """Output of :func:`evaluate_generation`.
+
+    Attributes:
+        metrics: ``{name: value}``; reference passes prefixed ``real/`` and ``shuffled/``.
+        videos: the first generated videos of this rank ``(k, 3, F, H, W)`` (for a grid).
+        labels: their conditioning labels.
+        protocol: the settings, for ``metrics.json``.
+    """
+
+    metrics: dict
+    videos: torch.Tensor | None
+    labels: list = field(default_factory=list)
+    protocol: dict = field(default_factory=dict)
+
+
+def evaluate_generation(
+    model,
+    metrics,
+    num_samples: int,
+    batch_size: int = 16,
+    conditions: str = 'balanced',
+    real_dataloader=None,
+    seed: int = 0,
+    num_classes: int | None = None,
+    num_frames: int | None = None,
+    references: Sequence[str] = (),
+    keep_videos: int = 16,
+    progress: bool = True,
+) -> GenerationResult:
+    """Generate ``num_samples`` videos and score them (see the module docstring).
+
+    Args:
+        model: the generator (``predict`` mode returns ``pred_video``); put in eval mode here.
+        metrics: metric configs, metric objects or an ``Evaluator``.
+        real_dataloader: a built DataLoader (or a config) of real clips, read in order.
+        num_classes: classes for ``'balanced'`` (default: ``model.conditioner.num_classes``).
+        num_frames: frames to generate (default: the model's clip length).
+        references: any of ``'real'``, ``'shuffled'``.
+        keep_videos: how many generated videos to return for a sample grid.
+    """
+    check_positive(num_samples, 'num_samples')
+    check_positive(batch_size, 'batch_size')
+    check_choice(conditions, CONDITIONS, 'conditions')
+    references = tuple(references or ())
+    for ref in references:
+        check_choice(ref, REFERENCES, 'references entry')
+    loader = build_real_dataloader(real_dataloader, batch_size, seed)
+    if loader is None and (conditions == 'dataset' or 'real' in references):
+        raise ConfigError(
+            "conditions='dataset' and the 'real' reference read real clips: give real_dataloader."
+        )
+    num_classes = num_classes or model_num_classes(model)
+    if num_classes is None and (conditions == 'balanced' or 'shuffled' in references):
+        raise ConfigError(
+            "conditions='balanced' (and the 'shuffled' reference) need class labels: give "
+            "num_classes, use a class-conditional model, or use conditions='dataset'."
+        )
+    evaluator = build_evaluator(metrics)
+    if loader is not None and getattr(loader.dataset, 'metainfo', None):
+        evaluator.dataset_meta = loader.dataset.metainfo
+
+    rank, world = get_dist_info()
+    per_rank = math.ceil(num_samples / world)
+    total = per_rank * world  # padded; the evaluator truncates to num_samples
+    chunk = batch_size * world
+    kept: list[torch.Tensor] = []
+    kept_labels: list[int] = []
+    results: dict = {}
+    passes = ['generated'] + [r for r in REFERENCES if r in references]
+    bar = Progress(
+        per_rank * len(passes),
+        enabled=progress,
+        label=f'generating {num_samples} videos for evaluation'
+        + (f' (+ references: {", ".join(references)})' if references else ''),
+    )
+    shift_gen = torch.Generator().manual_seed(int(seed) + 1)
+    for kind in passes:
+        stream = RealClipStream(loader) if loader is not None else None
+        ref_stream = RealClipStream(loader, skip=num_samples) if kind == 'real' else None
+        for start in range(0, total, chunk):
+            positions = list(range(start, min(start + chunk, total)))
+            reals = stream.take(len(positions)) if stream is not None else None
+            preds = ref_stream.take(len(positions)) if ref_stream is not None else None
+            mine = [j for j, p in enumerate(positions) if p % world == rank]
+            if not mine:
+                continue
+            labels, captions = _conditions(positions, mine, reals, conditions, num_classes)
+            if kind == 'real':
+                videos = torch.stack([preds[j][0] for j in mine]).float()
+                labels = [preds[j][1] for j in mine]
+                captions = [preds[j][2] for j in mine]
+            else:
+                gen_labels, gen_captions = labels, captions
+                if kind == 'shuffled':
+                    shift = torch.randint(1, max(num_classes, 2), (len(mine),), generator=shift_gen)
+                    gen_labels = [
+                        (lab + int(s)) % num_classes if lab >= 0 else lab
+                        for lab, s in zip(labels, shift)
+                    ]
+                    gen_captions = captions[1:] + captions[:1]
+                data_samples = make_data_samples(
+                    gen_labels, gen_captions, [positions[j] for j in mine]
+                )
+                videos = sample_videos(model, data_samples, num_frames, seed + start + rank)
+            outputs = []
+            for n, j in enumerate(mine):
+                item = dict(
+                    pred_video=videos[n],
+                    label=int(labels[n]),
+                    caption=captions[n],
+                    index=positions[j] % num_samples,
+                )
+                if reals is not None:
+                    item['gt_video'] = reals[j][0].float()
+                outputs.append(item)
+            evaluator.process(outputs)
+            if kind == 'generated' and len(kept) < keep_videos:
+                take = min(keep_videos - len(kept), len(outputs))
+                kept.extend(videos[:take])
+                kept_labels.extend(labels[:take])
+            bar.update(len(mine))
+        scores = evaluator.evaluate(num_samples)
+        prefix = '' if kind == 'generated' else f'{kind}/'
+        results.update({f'{prefix}{k}': _plain(v) for k, v in scores.items()})
+        if kind == 'real' and ref_stream.wrapped:
+            results['real/note'] = (
+                f'the real loader has fewer than {2 * num_samples} clips: the real reference '
+                'reuses clips that are also the gt_video of the generated pass'
+            )
+    bar.close()
+    frames = int(kept[0].shape[1]) if kept else num_frames
+    protocol = dict(
+        num_samples=int(num_samples),
+        conditions=conditions,
+        num_classes=num_classes,
+        seed=int(seed),
+        num_frames=frames,
+        references=list(references),
+        real_pairs='sample i is paired with real clip i (loader order) as gt_video'
+        if loader is not None
+        else None,
+        real_dataset=_describe_dataset(loader),
+        metrics=[_describe_metric(m) for m in evaluator.metrics],
+        sample_cfg=dict(getattr(_unwrap(model), 'sample_cfg', {}) or {}),
+        model=type(_unwrap(model)).__name__,
+        world_size=world,
+    )
+    return GenerationResult(
+        metrics=results,
+        videos=torch.stack(kept) if kept else None,
+        labels=kept_labels,
+        protocol=protocol,
+    )
+
+
+def _unwrap(model):
+    from .utils import unwrap
+
+    return unwrap(model)
+
+
+def _conditions(positions, mine, reals, conditions, num_classes):
+    if conditions == 'dataset':
+        return [reals[j][1] for j in mine], [reals[j][2] for j in mine]
+    return [positions[j] % num_classes for j in mine], [''] * len(mine)
+
+
+def _plain(value):
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.numel() == 1 else value.tolist()
+    if hasattr(value, 'item') and callable(value.item):
+        try:
+            return value.item()
+        except (ValueError, TypeError):
+            pass
+    return value
+
+
+def _describe_dataset(loader) -> dict | None:
+    if loader is None:
+        return None
+    dataset = loader.dataset
+    info = dict(type=type(dataset).__name__, length=len(dataset))
+    meta = getattr(dataset, 'metainfo', None)
+    if isinstance(meta, Mapping):
+        info.update({k: v for k, v in meta.items() if isinstance(v, (int, float, str))})
+    return info
+
+
+def _describe_metric(metric) -> dict:
+    describe = getattr(metric, 'describe', None)
+    if callable(describe):
+        try:
+            return dict(describe())
+        except Exception:  # noqa: BLE001 - a description is best effort
+            pass
+    return dict(type=type(metric).__name__)
+
+
+def write_metrics_file(path: str, metrics: dict, evaluator_or_metrics, extra: dict) -> str:
+    """Write ``metrics.json`` with ``videoar.evaluation.report.write_metrics_json`` when it
+    exists, else as ``{'metrics': ..., **extra}``."""
+    try:
+        from videoar.evaluation.report import write_metrics_json
+    except ModuleNotFoundError as err:
+        if err.name != 'videoar.evaluation.report':
+            raise
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(dict(metrics=metrics, **extra), f, indent=2, default=str)
+        return path
+    write_metrics_json(path, metrics, evaluator_or_metrics, extra=extra)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# the hook
+# ---------------------------------------------------------------------------------------------
+
+
+@HOOKS.register_module()
+class GenerationEvaluationHook(Hook):
+    """Generate videos and run metrics every ``interval`` iterations and after training.
+
+    Results are logged (``<prefix>/<metric>`` scalars in the visualizer backends) and written to
+    ``<work_dir>/<out_file>`` with the protocol. EMA weights are used when mmengine's ``EMAHook``
+    is enabled; a progress bar shows the generation.
+
+    Args:
+        metrics: metric configs (``METRICS``), e.g. ``[dict(type='ClassAccuracy', ...)]``.
+        interval: iterations between evaluations (``0``: only after training).
+        num_samples, batch_size, conditions, seed, num_classes, num_frames, references: see
+            :func:`evaluate_generation`.
+        real_dataloader: dataloader config of real clips (read in order; the default sampler
+            does not shuffle); needed for ``conditions='dataset'``, the ``'real'`` reference, and
+            metrics that compare with real videos.
+        use_ema: use the EMA weights when an ``EMAHook`` is present.
+        evaluate_at_end: evaluate after training (unless the last interval just did).
+        out_file: file under the work dir.
+        prefix: prefix of the logged scalar names.
+    """
+
+    priority = 'LOW'
+
+    def __init__(
+        self,
+        metrics,
+        interval: int = 0,
+        num_samples: int = 64,
+        batch_size: int = 16,
+        conditions: str = 'balanced',
+        real_dataloader=None,
+        seed: int = 0,
+        num_classes: int | None = None,
+        num_frames: int | None = None,
+        references: Sequence[str] = (),
+        use_ema: bool = True,
+        evaluate_at_end: bool = True,
+        out_file: str = 'metrics.json',
+        prefix: str = 'gen',
+    ) -> None:
+        check_metric_types(metrics)
+        if interval < 0:
+            raise ConfigError(f'GenerationEvaluationHook interval must be >= 0, got {interval}.')
+        check_positive(num_samples, 'GenerationEvaluationHook num_samples')
+        check_positive(batch_size, 'GenerationEvaluationHook batch_size')
+        check_choice(conditions, CONDITIONS, 'GenerationEvaluationHook conditions')
+        references = tuple([references] if isinstance(references, str) else references or ())
+        for ref in references:
+            check_choice(ref, REFERENCES, 'GenerationEvaluationHook references entry')
+        if real_dataloader is None and (conditions == 'dataset' or 'real' in references):
+            raise ConfigError(
+                "GenerationEvaluationHook: conditions='dataset' and the 'real' reference read "
+                'real clips; give real_dataloader=dict(dataset=..., batch_size=...).'
+            )
+        self.metrics = metrics
+        self.interval = int(interval)
+        self.num_samples = int(num_samples)
+        self.batch_size = int(batch_size)
+        self.conditions = conditions
+        self.real_dataloader = real_dataloader
+        self.seed = int(seed)
+        self.num_classes = num_classes
+        self.num_frames = num_frames
+        self.references = references
+        self.use_ema = bool(use_ema)
+        self.evaluate_at_end = bool(evaluate_at_end)
+        self.out_file = out_file
+        self.prefix = prefix
+        self._evaluator: Evaluator | None = None
+        self._loader = None
+        self._last_iter: int | None = None
+        self.last_result: GenerationResult | None = None
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.interval and self.every_n_train_iters(runner, self.interval):
+            self.evaluate(runner, runner.iter + 1)
+
+    def after_train(self, runner) -> None:
+        if self.evaluate_at_end and self._last_iter != runner.iter:
+            self.evaluate(runner, runner.iter)
+
+    @torch.no_grad()
+    def evaluate(self, runner, step: int) -> GenerationResult:
+        self._last_iter = step
+        if self._evaluator is None:
+            self._evaluator = build_evaluator(self.metrics)
+            self._loader = build_real_dataloader(
+                self.real_dataloader, self.batch_size, seed=self.seed
+            )
+        with ema_weights(runner, self.use_ema) as ema:
+            result = evaluate_generation(
+                runner.model,
+                self._evaluator,
+                num_samples=self.num_samples,
+                batch_size=self.batch_size,
+                conditions=self.conditions,
+                real_dataloader=self._loader,
+                seed=self.seed,
+                num_classes=self.num_classes,
+                num_frames=self.num_frames,
+                references=self.references,
+                keep_videos=0,
+            )
+        result.protocol.update(ema=ema, iteration=int(step))
+        self.last_result = result
+        numbers = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
+        text = ', '.join(f'{k}: {v:.4g}' for k, v in numbers.items())
+        runner.logger.info(f'GenerationEvaluationHook (iter {step}, EMA={ema}): {text}')
+        scalars = {f'{self.prefix}/{k}': v for k, v in numbers.items()}
+        for key, value in scalars.items():
+            runner.message_hub.update_scalar(key, value)
+        if is_main_process():
+            if scalars and runner.visualizer is not None:
+                runner.visualizer.add_scalars(scalars, step=step)
+            path = osp.join(runner.work_dir, self.out_file)
+            write_metrics_file(path, result.metrics, self._evaluator, dict(protocol=result.protocol))
+            runner.logger.info(f'GenerationEvaluationHook: wrote {path}')
+        return result

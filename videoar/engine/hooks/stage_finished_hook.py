@@ -1,0 +1,94 @@
+"""``StageFinishedHook``: mark a finished training run so a curriculum can skip it."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import os.path as osp
+import time
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+
+from videoar.engine.weights import FINISHED_FILE, LAST_CHECKPOINT_FILE
+from videoar.registry import HOOKS
+
+
+@HOOKS.register_module()
+class StageFinishedHook(Hook):
+    """After training, write ``<work_dir>/finished.json``.
+
+    The file holds ``checkpoint`` (absolute path of the final checkpoint), ``iteration``,
+    ``max_iters``, ``epoch``, ``wall_time_s`` (training time of this process, from
+    ``before_train``), ``resumed_from_iter``, ``finished_at`` (ISO time), ``config`` and, when an
+    ``InitFromStageHook`` ran, ``init_checkpoint``.
+
+    If the run's last iteration has no checkpoint (``CheckpointHook`` without ``save_last``, or
+    none at all), the hook saves ``iter_<N>.pth`` itself and points ``last_checkpoint`` at it,
+    so the marker always names the final weights. A stale marker is removed when training
+    (re)starts, so an interrupted run never looks finished. Harmless in any config.
+    """
+
+    priority = 'VERY_LOW'  # after CheckpointHook (also VERY_LOW, registered before custom hooks)
+
+    def __init__(self, filename: str = FINISHED_FILE) -> None:
+        self.filename = filename
+        self._start_time: float | None = None
+        self._start_iter = 0
+
+    def before_train(self, runner) -> None:
+        self._start_time = time.time()
+        self._start_iter = runner.iter
+        path = osp.join(runner.work_dir, self.filename)
+        if is_main_process() and osp.isfile(path):
+            os.remove(path)
+
+    def _last_checkpoint(self, runner) -> str | None:
+        last = osp.join(runner.work_dir, LAST_CHECKPOINT_FILE)
+        if not osp.isfile(last):
+            return None
+        with open(last) as f:
+            path = f.read().strip()
+        return path if path and osp.isfile(path) else None
+
+    def _saved_at_this_iter(self, runner, path: str | None) -> bool:
+        if path is None:
+            return False
+        name = osp.basename(path)
+        return name in (f'iter_{runner.iter}.pth', f'epoch_{runner.epoch}.pth')
+
+    def after_train(self, runner) -> None:
+        checkpoint = self._last_checkpoint(runner)
+        if not self._saved_at_this_iter(runner, checkpoint):
+            filename = f'iter_{runner.iter}.pth'
+            meta = dict(epoch=int(runner.epoch), iter=int(runner.iter))  # the loop already counted
+            runner.save_checkpoint(runner.work_dir, filename, meta=meta, by_epoch=False)
+            checkpoint = osp.join(runner.work_dir, filename)
+            if is_main_process():
+                with open(osp.join(runner.work_dir, LAST_CHECKPOINT_FILE), 'w') as f:
+                    f.write(checkpoint)
+            runner.logger.info(f'StageFinishedHook: saved the final weights to {checkpoint}')
+        if not is_main_process():
+            return
+        init_checkpoint = None
+        for hook in runner.hooks:
+            if getattr(hook, 'loaded_checkpoint', None):
+                init_checkpoint = hook.loaded_checkpoint
+        record = dict(
+            checkpoint=osp.abspath(checkpoint),
+            iteration=int(runner.iter),
+            max_iters=int(runner.max_iters),
+            epoch=int(runner.epoch),
+            wall_time_s=round(time.time() - (self._start_time or time.time()), 2),
+            resumed_from_iter=int(self._start_iter),
+            finished_at=datetime.datetime.now().isoformat(timespec='seconds'),
+            config=getattr(runner.cfg, 'filename', None),
+            init_checkpoint=init_checkpoint,
+        )
+        path = osp.join(runner.work_dir, self.filename)
+        tmp = path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(record, f, indent=2)
+        os.replace(tmp, path)
+        runner.logger.info(f'StageFinishedHook: wrote {path} (final checkpoint {checkpoint})')

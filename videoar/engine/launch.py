@@ -1,0 +1,105 @@
+"""Shared set-up for the command-line tools: config loading, overrides and pre-flight checks."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import os.path as osp
+
+from mmengine.config import Config, ConfigDict
+
+from videoar.utils import ConfigError
+
+from .compat import ddp_wrapper_cfg_for_cpu, setup_cpu_distributed
+
+#: Top-level keys that mmengine's Runner (or videoar's tools) read.
+RUNNER_KEYS = {
+    'model', 'work_dir', 'experiment_name', 'train_dataloader', 'val_dataloader',
+    'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper',
+    'param_scheduler', 'val_evaluator', 'test_evaluator', 'default_hooks', 'custom_hooks',
+    'data_preprocessor', 'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor',
+    'log_level', 'visualizer', 'default_scope', 'randomness', 'model_wrapper_cfg', 'runner_type',
+    'strategy', 'compile', 'find_unused_parameters', 'activation_checkpointing', 'custom_imports',
+    'stages', 'curriculum', 'init_from_stage',
+}  # fmt: skip
+REQUIRED_FOR_TRAIN = ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper')
+
+
+def check_top_level_keys(cfg: Config, for_training: bool = True) -> None:
+    """Catch misspelt top-level keys (``modle=``) and missing essentials before the Runner starts.
+
+    Config files may define helper variables at top level, so only keys that look like a
+    misspelling of a Runner key are reported.
+    """
+    keys = set(cfg.keys())
+    problems = []
+    for key in sorted(keys - RUNNER_KEYS):
+        close = difflib.get_close_matches(key, sorted(RUNNER_KEYS), n=1, cutoff=0.85)
+        if close:
+            problems.append(f'{key!r} looks like a misspelling of {close[0]!r}')
+    if for_training and 'stages' not in keys:
+        missing = [k for k in REQUIRED_FOR_TRAIN if k not in keys]
+        if missing:
+            problems.append(f'missing required key(s) {missing}')
+    if problems:
+        raise ConfigError(f'config {cfg.filename}: ' + '; '.join(problems) + '.')
+
+
+def load_config(path: str, cfg_options: dict | None = None) -> Config:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path!r} does not exist.')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def resolve_work_dir(cfg: Config, config_path: str, work_dir: str | None) -> str:
+    """``--work-dir`` > ``work_dir`` in the config > ``./work_dirs/<config stem>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+    return cfg.work_dir
+
+
+def enable_amp(cfg: Config, dtype: str = 'bfloat16') -> None:
+    """Switch the optimizer wrapper to :class:`PortableAmpOptimWrapper` (bf16 on CPU and GPU)."""
+    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if optim_wrapper in ('AmpOptimWrapper', 'PortableAmpOptimWrapper'):
+        cfg.optim_wrapper.type = 'PortableAmpOptimWrapper'
+    elif optim_wrapper == 'OptimWrapper':
+        cfg.optim_wrapper.type = 'PortableAmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('dtype', dtype)
+    else:
+        raise ConfigError(
+            f'--amp cannot wrap optim_wrapper.type={optim_wrapper!r}; set '
+            "optim_wrapper.type='PortableAmpOptimWrapper' in the config instead."
+        )
+
+
+def setup_launcher(cfg: Config, launcher: str) -> None:
+    """Set the launcher; on a machine without CUDA, use gloo and DDP without device ids."""
+    cfg.launcher = launcher
+    if launcher == 'none':
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        env_cfg = cfg.setdefault('env_cfg', ConfigDict())
+        env_cfg.setdefault('dist_cfg', ConfigDict())
+        env_cfg.dist_cfg.backend = 'gloo'
+        setup_cpu_distributed(launcher)
+        if cfg.get('runner_type') is None:
+            cfg.model_wrapper_cfg = ddp_wrapper_cfg_for_cpu(cfg.get('model_wrapper_cfg'))
+    os.environ.setdefault('LOCAL_RANK', '0')
+
+
+def build_runner(cfg: Config):
+    from mmengine.runner import Runner
+
+    from videoar.registry import RUNNERS
+
+    if cfg.get('runner_type') is not None:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

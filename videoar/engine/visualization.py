@@ -1,0 +1,125 @@
+"""Visualizer backends that can log videos (mmengine's backends have no ``add_video``).
+
+Use them in place of mmengine's in a config::
+
+    visualizer = dict(type='Visualizer', vis_backends=[
+        dict(type='VideoLocalVisBackend'), dict(type='VideoTensorboardVisBackend')])
+
+``add_video(name, video, step, fps)`` takes one video as uint8 ``(F, H, W, 3)`` or float
+``(3, F, H, W)`` in ``[-1, 1]`` (e.g. a grid from ``video_io.make_grid``).
+
+* ``VideoLocalVisBackend`` writes ``<save_dir>/vis_video/<name>_<step>.gif`` (PyAV).
+* ``VideoTensorboardVisBackend`` logs an animated GIF image summary, the format TensorBoard's
+  own ``add_video`` produces, but encoded with PyAV, so ``moviepy`` is not needed. If that fails,
+  the frames are logged as one image (a row of frames) with a one-line warning.
+"""
+
+from __future__ import annotations
+
+import os
+import os.path as osp
+import tempfile
+import warnings
+
+import numpy as np
+from mmengine.visualization import LocalVisBackend, TensorboardVisBackend
+from mmengine.visualization.vis_backend import force_init_env
+
+from videoar.registry import VISBACKENDS
+
+
+def video_frames(video) -> np.ndarray:
+    """A video in a writer convention (see ``video_io``) as uint8 ``(F, H, W, 3)``."""
+    import torch
+
+    from videoar.datasets.video_io import to_uint8
+
+    if isinstance(video, torch.Tensor):
+        video = video.detach().cpu()
+        video = video.numpy() if video.dtype == torch.uint8 else video.float()
+    if isinstance(video, np.ndarray) and video.dtype == np.uint8:
+        if video.ndim != 4 or video.shape[-1] != 3:
+            raise ValueError(f'uint8 videos must be (F, H, W, 3), got {video.shape}.')
+        return video
+    return to_uint8(video)
+
+
+def frame_strip(frames: np.ndarray, max_frames: int = 8, padding: int = 2) -> np.ndarray:
+    """uint8 ``(F, H, W, 3)`` -> one image ``(H, n*W + (n-1)*padding, 3)`` of ``n <= max_frames``
+    frames spread evenly over the video."""
+    count = len(frames)
+    picks = np.unique(np.linspace(0, count - 1, num=min(count, max_frames)).round().astype(int))
+    height, width = frames.shape[1:3]
+    strip = np.zeros((height, len(picks) * (width + padding) - padding, 3), np.uint8)
+    for n, i in enumerate(picks):
+        left = n * (width + padding)
+        strip[:, left : left + width] = frames[i]
+    return strip
+
+
+def encode_gif(frames: np.ndarray, fps: float) -> bytes:
+    """uint8 ``(F, H, W, 3)`` -> bytes of an animated GIF (PyAV)."""
+    from videoar.datasets.video_io import write_video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'video.gif')
+        write_video(path, frames, fps=fps)
+        with open(path, 'rb') as f:
+            return f.read()
+
+
+@VISBACKENDS.register_module()
+class VideoLocalVisBackend(LocalVisBackend):
+    """``LocalVisBackend`` + ``add_video``: GIFs in ``<save_dir>/vis_video``."""
+
+    def __init__(self, save_dir: str, video_save_dir: str = 'vis_video', **kwargs) -> None:
+        super().__init__(save_dir, **kwargs)
+        self._video_save_dir = video_save_dir
+
+    @force_init_env
+    def add_video(self, name: str, video, step: int = 0, fps: float = 8, **kwargs) -> str:
+        from videoar.datasets.video_io import write_video
+
+        folder = osp.join(self._save_dir, self._video_save_dir)
+        os.makedirs(folder, exist_ok=True)
+        return write_video(osp.join(folder, f'{name}_{step}.gif'), video_frames(video), fps=fps)
+
+
+@VISBACKENDS.register_module()
+class VideoTensorboardVisBackend(TensorboardVisBackend):
+    """``TensorboardVisBackend`` + ``add_video`` (an animated GIF summary; no moviepy)."""
+
+    _warned = False
+
+    @force_init_env
+    def add_video(self, name: str, video, step: int = 0, fps: float = 8, **kwargs) -> None:
+        frames = video_frames(video)
+        try:
+            from tensorboard.compat.proto.summary_pb2 import Summary
+
+            image = Summary.Image(
+                height=int(frames.shape[1]),
+                width=int(frames.shape[2]),
+                colorspace=3,
+                encoded_image_string=encode_gif(frames, fps),
+            )
+            summary = Summary(value=[Summary.Value(tag=name, image=image)])
+            self._tensorboard._get_file_writer().add_summary(summary, step)
+        except Exception as err:  # pragma: no cover - depends on the tensorboard build
+            if not VideoTensorboardVisBackend._warned:
+                warnings.warn(
+                    f'TensorBoard video logging failed ({type(err).__name__}: {err}); logging '
+                    'the frames as an image instead.',
+                    stacklevel=2,
+                )
+                VideoTensorboardVisBackend._warned = True
+            self.add_image(name, frame_strip(frames), step)
+
+
+__all__ = [
+    'VideoLocalVisBackend',
+    'VideoTensorboardVisBackend',
+    'encode_gif',
+    'frame_strip',
+    'video_frames',
+]

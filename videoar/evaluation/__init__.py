@@ -1,0 +1,1 @@
+from . import feature_extractors, metrics  # noqa: F401

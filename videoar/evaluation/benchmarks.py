@@ -1,0 +1,54 @@
+"""Speed of the evaluation components (wired into ``tools/benchmark.py`` by ``BENCHMARKS``).
+
+Each function takes ``quick`` (fewer repetitions) and returns measured numbers.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+
+def _time(fn, repeats: int) -> float:
+    fn()  # warm-up (allocations, oneDNN primitive creation)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def bench_i3d(quick: bool = True) -> dict:
+    """I3D feature extraction (16 frames, 224x224 after resize from 128x128), fp32 and bf16.
+
+    Uses random weights (the speed does not depend on the values), so it runs without the
+    cached checkpoint.
+    """
+    from videoar.evaluation.feature_extractors.i3d import I3D
+
+    batch = 2 if quick else 4
+    repeats = 1 if quick else 3
+    video = torch.rand(batch, 3, 16, 128, 128) * 2 - 1
+    out = dict(batch=batch, num_frames=16, threads=torch.get_num_threads())
+    for precision in ('fp32', 'bf16'):
+        model = I3D(random_init=True, precision=precision, batch_size=batch)
+        seconds = _time(lambda model=model: model(video), repeats)
+        out[f'{precision}_clips_per_s'] = batch / seconds
+        out[f'{precision}_s_per_clip'] = seconds / batch
+    return out
+
+
+def bench_frechet(quick: bool = True) -> dict:
+    """Fréchet distance at D = 400 (symmetric eigh method, float64)."""
+    from videoar.evaluation.frechet import frechet_distance
+
+    rng = np.random.RandomState(0)
+    n = 1000 if quick else 4096
+    x, y = rng.normal(size=(n, 400)), rng.normal(size=(n, 400)) + 0.1
+    args = (x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
+    seconds = _time(lambda: frechet_distance(*args), 1 if quick else 5)
+    return dict(dim=400, seconds=seconds)
+
+
+BENCHMARKS = {'i3d_features': bench_i3d, 'frechet_distance': bench_frechet}

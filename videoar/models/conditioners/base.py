@@ -1,0 +1,152 @@
+"""The conditioner interface: class labels now, text encoders later.
+
+A conditioner turns a batch's ``data_samples`` into a :class:`Condition`:
+
+* ``prefix (B, P, C)``: tokens placed before the video tokens (``cond_mode='prefix'``);
+* ``prefix_mask (B, P)`` bool, True = a real token (text prompts have padding);
+* ``pooled (B, C)``: one vector per sample (the SOS of block (0, 0), and the AdaLN condition).
+
+Condition dropout for classifier-free guidance replaces dropped samples by the learned null
+condition (:meth:`BaseConditioner.null`), with probability ``drop_prob`` in training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from videoar.utils import ConfigError
+
+
+@dataclass
+class Condition:
+    """A batch of conditions. Shapes: ``prefix (B, P, C)``, ``prefix_mask (B, P)``, ``pooled (B, C)``."""
+
+    prefix: torch.Tensor
+    prefix_mask: torch.Tensor
+    pooled: torch.Tensor
+
+    @property
+    def batch_size(self) -> int:
+        return self.pooled.shape[0]
+
+    @property
+    def prefix_len(self) -> int:
+        return self.prefix.shape[1]
+
+    @staticmethod
+    def cat(conditions: Sequence[Condition]) -> Condition:
+        """Stack conditions along the batch (e.g. ``[cond, null]`` for batched CFG)."""
+        return Condition(
+            torch.cat([c.prefix for c in conditions]),
+            torch.cat([c.prefix_mask for c in conditions]),
+            torch.cat([c.pooled for c in conditions]),
+        )
+
+    def where(self, keep: torch.Tensor, other: Condition) -> Condition:
+        """Per sample: this condition where ``keep (B,)`` is True, else ``other``'s."""
+        keep = keep.to(torch.bool)
+        return Condition(
+            torch.where(keep[:, None, None], self.prefix, other.prefix),
+            torch.where(keep[:, None], self.prefix_mask, other.prefix_mask),
+            torch.where(keep[:, None], self.pooled, other.pooled),
+        )
+
+    def repeat(self, times: int) -> Condition:
+        """Repeat every sample ``times`` times (``b -> (b times)``)."""
+        return Condition(
+            self.prefix.repeat_interleave(times, 0),
+            self.prefix_mask.repeat_interleave(times, 0),
+            self.pooled.repeat_interleave(times, 0),
+        )
+
+
+def get_field(data_samples, key: str, batch_size: int) -> list | torch.Tensor | None:
+    """Read ``key`` from collated ``data_samples`` (a dict of batched values, or a list of dicts).
+
+    Returns ``None`` when the field is absent.
+    """
+    if data_samples is None:
+        return None
+    if isinstance(data_samples, Mapping):
+        value = data_samples.get(key)
+    elif isinstance(data_samples, Sequence) and all(isinstance(d, Mapping) for d in data_samples):
+        if not all(key in d for d in data_samples):
+            return None
+        value = [d[key] for d in data_samples]
+    else:
+        raise TypeError(
+            f'data_samples must be a dict of batched values or a list of dicts, got '
+            f'{type(data_samples).__name__}.'
+        )
+    if value is None:
+        return None
+    if len(value) != batch_size:
+        raise ValueError(f"data_samples['{key}'] holds {len(value)} entries for batch {batch_size}.")
+    return value
+
+
+class BaseConditioner(nn.Module):
+    """Base class of conditioners.
+
+    Subclasses implement :meth:`encode` (the real conditions) and :meth:`null`.
+
+    Args:
+        embed_dim: width ``C`` of the condition tokens (the transformer width).
+        drop_prob: probability of replacing a sample's condition by the null condition during
+            training (classifier-free guidance).
+
+    Attributes:
+        prefix_len: maximum number of prefix tokens ``P``.
+    """
+
+    prefix_len: int = 1
+
+    def __init__(self, embed_dim: int, drop_prob: float = 0.1) -> None:
+        super().__init__()
+        if not 0.0 <= drop_prob < 1.0:
+            raise ConfigError(f'drop_prob must be in [0, 1), got {drop_prob}.')
+        self.embed_dim = int(embed_dim)
+        self.drop_prob = float(drop_prob)
+
+    def encode(self, data_samples, batch_size: int, device) -> Condition:
+        """The conditions of a batch without dropout."""
+        raise NotImplementedError
+
+    def null(self, batch_size: int, device) -> Condition:
+        """The learned unconditional condition, repeated ``batch_size`` times."""
+        raise NotImplementedError
+
+    def sample_drop_mask(
+        self, batch_size: int, device, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """``(B,)`` bool, True = replace by the null condition (drawn with ``drop_prob``)."""
+        gen_device = generator.device if generator is not None else device
+        draws = torch.rand(batch_size, generator=generator, device=gen_device)
+        return (draws < self.drop_prob).to(device)
+
+    def forward(
+        self,
+        data_samples,
+        batch_size: int,
+        device,
+        drop_mask: torch.Tensor | None = None,
+    ) -> Condition:
+        """Conditions for a batch, with condition dropout.
+
+        Args:
+            data_samples: collated batch metadata (dict of batched values or list of dicts).
+            batch_size: ``B``.
+            device: target device.
+            drop_mask: ``(B,)`` bool, True = use the null condition. Default: drawn with
+                ``drop_prob`` in training mode, none in eval mode.
+        """
+        cond = self.encode(data_samples, batch_size, device)
+        if drop_mask is None and self.training and self.drop_prob > 0:
+            drop_mask = self.sample_drop_mask(batch_size, device)
+        if drop_mask is not None:
+            cond = cond.where(~drop_mask.to(device), self.null(batch_size, device))
+        return cond

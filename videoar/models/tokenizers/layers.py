@@ -1,0 +1,318 @@
+"""Building blocks of the causal video tokenizer and its 2D (per-frame) counterpart.
+
+Every block is written once for both ``dims=3`` (video ``(B, C, T, H, W)``, causal in time) and
+``dims=2`` (images ``(B, C, H, W)``), with identical parameter names, so a 2D state dict inflates
+into the 3D model key by key (see :func:`inflate_state_dict`).
+
+Causality: a :class:`CausalConv3d` pads ``k_t - 1`` frames on the past side only (replicate of
+the first frame, or zeros) and never looks at later frames; normalisation is per frame
+(:class:`FrameGroupNorm` over ``(C, H, W)``); temporal down-sampling is a strided causal conv
+whose first output sees frame 0 alone; temporal up-sampling repeats each frame ``2x`` and drops
+the first copy of frame 0, so ``1 + n`` frames become ``1 + 2n``.
+
+Chunked (streaming) use: pass the same ``cache`` dict to successive calls. Each causal module
+stores in it the input frames it has not consumed yet (for a stride-1 conv: its last ``k_t - 1``
+input frames), so processing a video in pieces gives exactly the one-pass result.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PAD_MODES = ('replicate', 'zeros')
+
+
+class FrameGroupNorm(nn.GroupNorm):
+    """GroupNorm over ``(C, H, W)`` of each frame separately (no statistics across time).
+
+    Accepts ``(B, C, H, W)`` or ``(B, C, T, H, W)``; computed in fp32.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 5:
+            b, c, t, h, w = x.shape
+            if t == 0:
+                return x
+            frames = x.transpose(1, 2).reshape(b * t, c, h, w)
+            out = super().forward(frames.float()).to(x.dtype)
+            return out.reshape(b, t, c, h, w).transpose(1, 2)
+        return super().forward(x.float()).to(x.dtype)
+
+
+def _num_groups(channels: int, max_groups: int = 32, min_group_size: int = 4) -> int:
+    """The largest divisor of ``channels`` that is ``<= max_groups`` and leaves at least
+    ``min_group_size`` channels per group (so small models do not degrade to InstanceNorm)."""
+    groups = max(1, min(max_groups, channels // min_group_size))
+    while channels % groups:
+        groups -= 1
+    return groups
+
+
+class CausalConv3d(nn.Module):
+    """3D conv, causal in time: ``(B, C_in, T, H, W) -> (B, C_out, T_out, H / s, W / s)``.
+
+    ``k_t - 1`` past frames are padded (replicate or zeros); spatial padding is ``k // 2``
+    (zeros). With temporal stride ``s_t`` the output has ``(T - 1) // s_t + 1`` frames and output
+    ``j`` sees input frames ``<= s_t * j``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        temporal_kernel_size: int | None = None,
+        spatial_stride: int = 1,
+        temporal_stride: int = 1,
+        pad_mode: str = 'replicate',
+    ) -> None:
+        super().__init__()
+        self.temporal_kernel_size = kernel_size if temporal_kernel_size is None else temporal_kernel_size
+        self.temporal_stride = temporal_stride
+        self.pad_mode = pad_mode
+        self.conv = nn.Conv3d(
+            in_channels,
+            out_channels,
+            (self.temporal_kernel_size, kernel_size, kernel_size),
+            stride=(temporal_stride, spatial_stride, spatial_stride),
+            padding=(0, kernel_size // 2, kernel_size // 2),
+        )
+
+    def _past_padding(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.temporal_kernel_size - 1
+        if self.pad_mode == 'replicate':
+            return x[:, :, :1].expand(-1, -1, n, -1, -1)
+        return x.new_zeros(x.shape[0], x.shape[1], n, *x.shape[3:])
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        if cache is not None and self in cache:
+            full = torch.cat([cache[self], x], dim=2)
+        else:
+            full = torch.cat([self._past_padding(x), x], dim=2)
+        kt, st = self.temporal_kernel_size, self.temporal_stride
+        num_out = (full.shape[2] - kt) // st + 1 if full.shape[2] >= kt else 0
+        if cache is not None:
+            cache[self] = full[:, :, num_out * st :]
+        if num_out == 0:
+            h_out = self.conv(full.new_zeros(1, full.shape[1], kt, *full.shape[3:])).shape
+            return full.new_zeros(full.shape[0], h_out[1], 0, *h_out[3:])
+        return self.conv(full[:, :, : (num_out - 1) * st + kt])
+
+
+class Conv2dSame(nn.Module):
+    """The 2D counterpart of :class:`CausalConv3d` (same parameter names)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, spatial_stride=1, **_unused):
+        super().__init__()
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride=spatial_stride, padding=kernel_size // 2
+        )
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        return self.conv(x)
+
+
+def make_conv(dims: int, in_channels, out_channels, kernel_size=3, **kwargs) -> nn.Module:
+    """A :class:`CausalConv3d` (``dims=3``) or :class:`Conv2dSame` (``dims=2``)."""
+    if dims == 3:
+        return CausalConv3d(in_channels, out_channels, kernel_size, **kwargs)
+    return Conv2dSame(in_channels, out_channels, kernel_size, **kwargs)
+
+
+class ResBlock(nn.Module):
+    """Pre-activation residual block: (norm, SiLU, conv) x 2 plus a 1x1 shortcut if needed."""
+
+    def __init__(self, dims, in_channels, out_channels, temporal_kernel_size=3, pad_mode='replicate'):
+        super().__init__()
+        conv_kwargs = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
+        self.norm1 = FrameGroupNorm(_num_groups(in_channels), in_channels)
+        self.conv1 = make_conv(dims, in_channels, out_channels, 3, **conv_kwargs)
+        self.norm2 = FrameGroupNorm(_num_groups(out_channels), out_channels)
+        self.conv2 = make_conv(dims, out_channels, out_channels, 3, **conv_kwargs)
+        self.shortcut = (
+            make_conv(dims, in_channels, out_channels, 1, temporal_kernel_size=1)
+            if in_channels != out_channels
+            else None
+        )
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)), cache)
+        h = self.conv2(F.silu(self.norm2(h)), cache)
+        skip = x if self.shortcut is None else self.shortcut(x, cache)
+        return skip + h
+
+
+class Downsample(nn.Module):
+    """Stride-2 spatial (and optionally stride-2 causal temporal) down-sampling conv."""
+
+    def __init__(self, dims, channels, temporal, temporal_kernel_size=3, pad_mode='replicate'):
+        super().__init__()
+        self.temporal = temporal
+        self.conv = make_conv(
+            dims,
+            channels,
+            channels,
+            3,
+            temporal_kernel_size=temporal_kernel_size,
+            spatial_stride=2,
+            temporal_stride=2 if temporal else 1,
+            pad_mode=pad_mode,
+        )
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        return self.conv(x, cache)
+
+
+class Upsample(nn.Module):
+    """Nearest x2 spatial (and causal x2 temporal) up-sampling followed by a conv.
+
+    Temporal: every frame is repeated twice and the first copy of frame 0 is dropped, so
+    ``1 + n`` frames become ``1 + 2n`` and output frame ``f`` comes from input ``ceil(f / 2)``.
+    """
+
+    def __init__(self, dims, channels, temporal, temporal_kernel_size=3, pad_mode='replicate'):
+        super().__init__()
+        self.dims = dims
+        self.temporal = temporal and dims == 3
+        self.conv = make_conv(
+            dims, channels, channels, 3, temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode
+        )
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        if self.dims == 3:
+            if self.temporal and x.shape[2] > 0:
+                x = x.repeat_interleave(2, dim=2)
+                first_chunk = cache is None or self not in cache
+                if first_chunk:
+                    x = x[:, :, 1:]
+                if cache is not None:
+                    cache[self] = True
+            b, c, t, h, w = x.shape
+            frames = x.transpose(1, 2).reshape(b * t, c, h, w)
+            frames = F.interpolate(frames, scale_factor=2.0, mode='nearest')
+            x = frames.reshape(b, t, c, 2 * h, 2 * w).transpose(1, 2)
+        else:
+            x = F.interpolate(x, scale_factor=2.0, mode='nearest')
+        return self.conv(x, cache)
+
+
+class Encoder(nn.Module):
+    """``(B, 3, F, H, W) -> (B, d, T', H / 2^S, W / 2^S)`` (or the 2D analogue).
+
+    Stage ``i`` (``i < S``): ``num_res_blocks`` ResBlocks to ``base * mult[i]`` channels, then a
+    stride-2 Downsample (temporal too if ``i`` is in ``temporal_stages``).
+    """
+
+    def __init__(
+        self,
+        dims,
+        in_channels,
+        latent_dim,
+        base_channels,
+        channel_mult,
+        num_res_blocks,
+        temporal_stages,
+        temporal_kernel_size=3,
+        pad_mode='replicate',
+    ):
+        super().__init__()
+        kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
+        chans = [base_channels * m for m in channel_mult]
+        self.conv_in = make_conv(dims, in_channels, chans[0], 3, **kw)
+        self.stages = nn.ModuleList()
+        prev = chans[0]
+        for i, ch in enumerate(chans):
+            stage = nn.Module()
+            stage.blocks = nn.ModuleList(
+                ResBlock(dims, prev if j == 0 else ch, ch, **kw) for j in range(num_res_blocks)
+            )
+            stage.down = Downsample(dims, ch, i in temporal_stages, **kw)
+            self.stages.append(stage)
+            prev = ch
+        self.mid = ResBlock(dims, prev, prev, **kw)
+        self.norm_out = FrameGroupNorm(_num_groups(prev), prev)
+        self.conv_out = make_conv(dims, prev, latent_dim, 3, **kw)
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        h = self.conv_in(x, cache)
+        for stage in self.stages:
+            for block in stage.blocks:
+                h = block(h, cache)
+            h = stage.down(h, cache)
+        h = self.mid(h, cache)
+        return self.conv_out(F.silu(self.norm_out(h)), cache)
+
+
+class Decoder(nn.Module):
+    """``(B, d, T', h, w) -> (B, 3, F, h * 2^S, w * 2^S)``: the mirror of :class:`Encoder`."""
+
+    def __init__(
+        self,
+        dims,
+        out_channels,
+        latent_dim,
+        base_channels,
+        channel_mult,
+        num_res_blocks,
+        temporal_stages,
+        temporal_kernel_size=3,
+        pad_mode='replicate',
+    ):
+        super().__init__()
+        kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
+        chans = [base_channels * m for m in channel_mult]
+        prev = chans[-1]
+        self.conv_in = make_conv(dims, latent_dim, prev, 3, **kw)
+        self.mid = ResBlock(dims, prev, prev, **kw)
+        self.stages = nn.ModuleList()
+        for i in reversed(range(len(chans))):
+            ch = chans[i]
+            stage = nn.Module()
+            stage.up = Upsample(dims, prev, i in temporal_stages, **kw)
+            stage.blocks = nn.ModuleList(
+                ResBlock(dims, prev if j == 0 else ch, ch, **kw) for j in range(num_res_blocks)
+            )
+            self.stages.append(stage)
+            prev = ch
+        self.norm_out = FrameGroupNorm(_num_groups(prev), prev)
+        self.conv_out = make_conv(dims, prev, out_channels, 3, **kw)
+
+    def forward(self, z: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        h = self.mid(self.conv_in(z, cache), cache)
+        for stage in self.stages:
+            h = stage.up(h, cache)
+            for block in stage.blocks:
+                h = block(h, cache)
+        return self.conv_out(F.silu(self.norm_out(h)), cache)
+
+
+def inflate_state_dict(state_dict_2d: dict, state_dict_3d: dict) -> dict:
+    """Map a 2D model's weights onto a 3D model of the same layout.
+
+    A 2D kernel ``(O, I, kh, kw)`` goes into the temporally last slice of the 3D kernel
+    ``(O, I, kt, kh, kw)`` (the current frame of a causal conv); the other slices are zero.
+    Every other tensor is copied. Raises ``KeyError``/``ValueError`` on a layout mismatch.
+    """
+    missing = sorted(set(state_dict_3d) - set(state_dict_2d))
+    unexpected = sorted(set(state_dict_2d) - set(state_dict_3d))
+    if missing or unexpected:
+        raise KeyError(
+            f'2D and 3D tokenizer layouts differ: missing in 2D {missing[:5]}, '
+            f'not in 3D {unexpected[:5]}; build both from the same config.'
+        )
+    out = {}
+    for name, target in state_dict_3d.items():
+        source = state_dict_2d[name]
+        if target.dim() == 5 and source.dim() == 4:
+            if tuple(target.shape[:2]) + tuple(target.shape[3:]) != tuple(source.shape):
+                raise ValueError(f'{name}: cannot inflate {tuple(source.shape)} into {tuple(target.shape)}')
+            weight = torch.zeros_like(target)
+            weight[:, :, -1] = source.to(target.dtype)
+            out[name] = weight
+        else:
+            if target.shape != source.shape:
+                raise ValueError(f'{name}: shape {tuple(source.shape)} != {tuple(target.shape)}')
+            out[name] = source.to(target.dtype).clone()
+    return out
