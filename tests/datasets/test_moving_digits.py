@@ -19,7 +19,7 @@ HASH_CODE = (
     "ds = MovingDigits(split='val', num_digits=2, two_digit_prob=0.5, seed=3)\n"
     'h = hashlib.sha256()\n'
     'for i in range(12):\n'
-    "    item = ds[i]\n"
+    '    item = ds[i]\n'
     "    h.update(item['inputs'].numpy().tobytes())\n"
     "    h.update(repr(sorted(item['data_samples'].items())).encode())\n"
     'print(h.hexdigest())\n'
@@ -51,7 +51,9 @@ def test_items_are_identical_across_calls_instances_and_processes(subprocess_env
     assert torch.equal(first['inputs'], again['inputs'])
     assert first['data_samples'] == again['data_samples']
     expected = items_hash(dataset)
-    assert items_hash(MovingDigits(split='val', num_digits=2, two_digit_prob=0.5, seed=3)) == expected
+    assert (
+        items_hash(MovingDigits(split='val', num_digits=2, two_digit_prob=0.5, seed=3)) == expected
+    )
     # consuming the global RNGs changes nothing
     np.random.seed(123)
     torch.manual_seed(123)
@@ -63,8 +65,12 @@ def test_items_are_identical_across_calls_instances_and_processes(subprocess_env
     )  # fmt: skip
     assert out.stdout.strip().splitlines()[-1] == expected
     # and the seed, the split and the index all matter
-    assert items_hash(MovingDigits(split='val', num_digits=2, two_digit_prob=0.5, seed=4)) != expected
-    assert items_hash(MovingDigits(split='test', num_digits=2, two_digit_prob=0.5, seed=3)) != expected
+    assert (
+        items_hash(MovingDigits(split='val', num_digits=2, two_digit_prob=0.5, seed=4)) != expected
+    )
+    assert (
+        items_hash(MovingDigits(split='test', num_digits=2, two_digit_prob=0.5, seed=3)) != expected
+    )
     assert not torch.equal(dataset[7]['inputs'], dataset[8]['inputs'])
 
 
@@ -89,7 +95,7 @@ def test_shapes_range_and_item_format():
     image_set = MovingDigits(num_frames=1, length=4)
     image = image_set[2]
     assert image['inputs'].shape == (3, 1, 32, 32)
-    assert image['data_samples']['caption'] == f"digit {image['data_samples']['label']}"
+    assert image['data_samples']['caption'] == f'digit {image["data_samples"]["label"]}'
     assert dataset.metainfo['classes'] == tuple(str(c) for c in range(10))
     # grey when tint=0: the three channels are equal
     grey = MovingDigits(tint=0.0, length=2)[0]['inputs']
@@ -112,7 +118,7 @@ def test_rendering_matches_label_source_digit_and_trajectory():
         # the label is the target of the source image that was drawn
         assert meta['label'] == int(targets[source]) == params['label']
         direction = params['directions'][0]
-        assert meta['caption'] == f"digit {meta['label']} moving {direction}"
+        assert meta['caption'] == f'digit {meta["label"]} moving {direction}'
         # every frame shows exactly that sprite, tinted, at the described position
         for t in (0, 8, 16):
             row, col = params['positions'][0, t]

@@ -58,7 +58,10 @@ def test_good_clips_load_and_bad_files_are_reported(tmp_path, videos, caplog):
     with caplog.at_level(logging.WARNING, logger='videoar.datasets'):
         dataset = VideoFolderDataset(data_root=str(folder), num_frames=8, offset='start')
     assert len(dataset) == 2
-    assert sorted(p.split('/')[-1] for p in (e['path'] for e in dataset.entries)) == ['a.mp4', 'b.gif']
+    assert sorted(p.split('/')[-1] for p in (e['path'] for e in dataset.entries)) == [
+        'a.mp4',
+        'b.gif',
+    ]
     assert dataset.num_skipped == 3
     reported = {path.split('/')[-1]: reason for path, reason in dataset.skipped}
     assert set(reported) == set(bad)
@@ -117,8 +120,10 @@ def test_clip_sampling_offsets_stride_and_determinism(videos):
     fresh = VideoFolderDataset(
         ann_file=str(manifest), num_frames=4, offset='random', deterministic=False, seed=1
     )
-    visits = {next(s for s in range(9) if torch.equal(fresh[0]['inputs'], full[:, s : s + 4]))
-              for _ in range(12)}  # fmt: skip
+    visits = set()
+    for _ in range(12):
+        video = fresh[0]['inputs']
+        visits.add(next(s for s in range(9) if torch.equal(video, full[:, s : s + 4])))
     assert len(visits) > 1  # training: a new clip at each visit
 
 
@@ -129,7 +134,10 @@ def test_short_videos_skip_or_pad(videos, caplog):
     with caplog.at_level(logging.WARNING, logger='videoar.datasets'):
         skipping = VideoFolderDataset(ann_file=str(manifest), num_frames=8)
     assert len(skipping) == 1 and skipping[0]['data_samples']['label'] == 2
-    assert skipping.skipped[0][0].endswith('short.mp4') and 'too short: 5 frames' in skipping.skipped[0][1]
+    assert (
+        skipping.skipped[0][0].endswith('short.mp4')
+        and 'too short: 5 frames' in skipping.skipped[0][1]
+    )
     padding = VideoFolderDataset(ann_file=str(manifest), num_frames=8, short_clip='pad')
     assert len(padding) == 2
     video = padding[0]['inputs']
@@ -144,7 +152,7 @@ def test_resize_crop_manifest_paths_and_subdir_labels(videos):
                                  label_from_subdir=True)  # fmt: skip
     assert resized.classes == ('cats', 'dogs')
     labels = {e['path'].split('/')[-1]: e['label'] for e in resized.entries}
-    assert labels == {'a.mp4': 0, 'b.gif': 1, 'short.mp4': -1} or 'short.mp4' not in labels
+    assert labels == {'a.mp4': 0, 'b.gif': 1, 'short.mp4': -1}  # short.mp4 is not in a subfolder
     item = resized[0]
     assert item['inputs'].shape == (3, 4, 32, 32)
     full = from_uint8(read_video(item['data_samples']['path'], num_frames=4))

@@ -115,8 +115,13 @@ def test_gif_round_trip_exact_for_few_colours_and_close_otherwise(tmp_path):
     rich = np.stack(
         [
             np.stack(
-                [128 + 100 * np.sin(xx / 7 + t / 3), 128 + 100 * np.cos(yy / 9 - t / 4),
-                 128 + 60 * np.sin((xx + yy) / 11)], -1)
+                [
+                    128 + 100 * np.sin(xx / 7 + t / 3),
+                    128 + 100 * np.cos(yy / 9 - t / 4),
+                    128 + 60 * np.sin((xx + yy) / 11),
+                ],
+                -1,
+            )
             for t in range(6)
         ]  # fmt: skip
     ).astype(np.uint8)
@@ -155,7 +160,9 @@ def test_clip_reads_match_the_full_decode(tmp_path):
     full = read_video(path)
     assert full.shape == (40, 32, 32, 3)
     assert np.array_equal(read_video(path, start=21, num_frames=6, stride=3), full[21:39:3])
-    assert np.array_equal(read_video(path, start=21, num_frames=6, stride=3, seek=False), full[21:39:3])
+    assert np.array_equal(
+        read_video(path, start=21, num_frames=6, stride=3, seek=False), full[21:39:3]
+    )
     order = [30, 2, 30, 17]
     assert np.array_equal(read_video(path, frame_indices=order), full[order])
     assert np.array_equal(read_video(path, start=35), full[35:])

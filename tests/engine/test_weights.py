@@ -117,7 +117,9 @@ def test_find_final_checkpoint(tmp_path):
     final = work / 'iter_8.pth'
     torch.save({'state_dict': {}}, final)
     (work / 'finished.json').write_text(json.dumps({'checkpoint': 'iter_8.pth'}))
-    assert find_final_checkpoint(str(work), require_finished=True) == os.path.join(work, 'iter_8.pth')
+    assert find_final_checkpoint(str(work), require_finished=True) == os.path.join(
+        work, 'iter_8.pth'
+    )
     os.remove(final)
     with pytest.raises(CheckpointNotFoundError, match='does not exist'):
         find_final_checkpoint(str(work))
@@ -130,8 +132,12 @@ def test_learned_positional_table_resizes_through_its_own_loader():
     torch.manual_seed(0)
     src = LearnedAbsolutePE(dim=4, scale_sizes=[1, 2], max_frames=2)
     dst = LearnedAbsolutePE(dim=4, scale_sizes=[1, 2, 4], max_frames=3)
-    report = load_adapted_state_dict(nn.ModuleDict(pe=dst), {f'pe.{k}': v for k, v in src.state_dict().items()})
+    report = load_adapted_state_dict(
+        nn.ModuleDict({'pe': dst}), {f'pe.{k}': v for k, v in src.state_dict().items()}
+    )
     expected = resize_scale_table(src.scale_pos.data, [(1, 1), (2, 2)], [(1, 1), (2, 2), (4, 4)])
     assert torch.allclose(dst.scale_pos, expected)
-    assert torch.equal(dst.frame_pos[:2], src.frame_pos) and torch.equal(dst.frame_pos[2], src.frame_pos[1])
+    assert torch.equal(dst.frame_pos[:2], src.frame_pos) and torch.equal(
+        dst.frame_pos[2], src.frame_pos[1]
+    )
     assert 'overlapping' not in report.adapted['pe.scale_pos']

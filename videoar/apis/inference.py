@@ -52,7 +52,9 @@ def init_model(
     Args:
         config: a config file path, an mmengine ``Config`` or a dict with a ``model`` entry.
         checkpoint: path of an mmengine checkpoint (``state_dict`` inside) or of a plain state
-            dict; loaded with ``weights_only=True``. ``None`` keeps the initial weights.
+            dict; loaded with ``weights_only=True``. ``None`` keeps the initial weights. A full
+            VideoAR checkpoint includes the frozen tokenizer, so the config's
+            ``tokenizer_checkpoint`` is then not read.
         device: where to put the model.
         cfg_options: overrides merged into the config (as ``--cfg-options``).
         strict: require every key of the model in the checkpoint.
@@ -68,6 +70,10 @@ def init_model(
         config.merge_from_dict(cfg_options)
     if 'model' not in config:
         raise KeyError('the config has no `model` entry.')
+    if checkpoint is not None and config.model.get('tokenizer_checkpoint'):
+        # a full checkpoint holds the (frozen) tokenizer weights too: no need for the separate
+        # tokenizer file, which may not exist on this machine
+        config.model.tokenizer_checkpoint = None
     with DefaultScope.overwrite_default_scope(config.get('default_scope', 'videoar')):
         model = MODELS.build(config.model)
     if checkpoint is not None:

@@ -4,6 +4,8 @@ Every module that registers something (``DATASETS``, ``TRANSFORMS``) is imported
 registries' ``locations=['videoar.datasets']`` resolve ``type='Name'`` lazily.
 """
 
+from .joint import JointImageVideoDataset, ModalityBatchSampler
+from .latent_cache import LatentCacheDataset
 from .moving_digits import MovingDigits, digit_sprites, load_source_digits, split_sources
 from .transforms import (
     ResizeShortSide,
@@ -31,6 +33,9 @@ from .video_io import (
 )
 
 __all__ = [
+    'LatentCacheDataset',
+    'JointImageVideoDataset',
+    'ModalityBatchSampler',
     'MovingDigits',
     'digit_sprites',
     'load_source_digits',

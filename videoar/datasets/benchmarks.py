@@ -69,7 +69,9 @@ def video_decode_speed(quick: bool = True) -> dict:
             for _ in range(repeats):
                 frames = read_video(path, thread_type=threads)
             elapsed = time.perf_counter() - start
-            results[f'full_decode_fps_{threads.lower()}'] = round(repeats * len(frames) / elapsed, 1)
+            results[f'full_decode_fps_{threads.lower()}'] = round(
+                repeats * len(frames) / elapsed, 1
+            )
         clips = 4 if quick else 16
         span = 17
         starts = [int(i * (total - span) / max(clips - 1, 1)) for i in range(clips)]
@@ -83,7 +85,14 @@ def video_decode_speed(quick: bool = True) -> dict:
     return results
 
 
+def latent_cache_speed(quick: bool) -> dict:
+    from .latent_cache import benchmark_latent_cache
+
+    return benchmark_latent_cache(quick)
+
+
 BENCHMARKS = {
     'moving_digits_generation': moving_digits_speed,
     'video_decode': video_decode_speed,
+    'latent_cache_vs_encode': latent_cache_speed,
 }

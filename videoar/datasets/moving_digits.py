@@ -164,7 +164,9 @@ class MovingDigits(Dataset):
                 f'second digit), got num_digits=1 and two_digit_prob={two_digit_prob}.'
             )
         if not 0.0 <= two_digit_prob <= 1.0:
-            raise ConfigError(f'MovingDigits two_digit_prob must be in [0, 1], got {two_digit_prob}.')
+            raise ConfigError(
+                f'MovingDigits two_digit_prob must be in [0, 1], got {two_digit_prob}.'
+            )
         if not 0.0 < digit_size <= 1.0:
             raise ConfigError(f'MovingDigits digit_size must be in (0, 1], got {digit_size}.')
         sprite_size = int(round(min(height, width) * digit_size))

@@ -51,7 +51,10 @@ def resize_to_cover(video: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Smallest aspect-preserving resize whose ``(H, W)`` covers ``size`` (then crop to it)."""
     height, width = video.shape[-2:]
     scale = max(size[0] / height, size[1] / width)
-    new = (max(size[0], math.ceil(height * scale - 1e-6)), max(size[1], math.ceil(width * scale - 1e-6)))
+    new = (
+        max(size[0], math.ceil(height * scale - 1e-6)),
+        max(size[1], math.ceil(width * scale - 1e-6)),
+    )
     return resize_video(video, new)
 
 
@@ -65,7 +68,9 @@ def center_crop(video: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return video[..., top : top + size[0], left : left + size[1]]
 
 
-def random_crop(video: torch.Tensor, size: tuple[int, int], rng: np.random.Generator) -> torch.Tensor:
+def random_crop(
+    video: torch.Tensor, size: tuple[int, int], rng: np.random.Generator
+) -> torch.Tensor:
     """A ``(h, w)`` window of ``(3, F, H, W)`` at a position drawn from ``rng``."""
     height, width = video.shape[-2:]
     if height < size[0] or width < size[1]:

@@ -9,7 +9,8 @@
 
 Labels are 0-based (``classInd`` index - 1); the caption is the class name in words
 (``'ApplyEyeMakeup'`` -> ``'apply eye makeup'``). A test-list entry (no label) gets its label
-from its class folder, matched case-insensitively against ``classInd.txt``. Files listed but missing
+from its class folder, matched case-insensitively against ``classInd.txt``; the class folder on
+disk is matched case-insensitively too. Files listed but missing
 on disk are skipped and reported like any bad file.
 """
 
@@ -87,10 +88,14 @@ class UCF101(VideoFolderDataset):
             except ValueError as err:
                 raise ConfigError(f'UCF101: bad classInd.txt line {line!r}.') from err
         if sorted(names) != list(range(1, len(names) + 1)):
-            raise ConfigError(f'UCF101: classInd.txt must number classes 1..N, got {sorted(names)}.')
+            raise ConfigError(
+                f'UCF101: classInd.txt must number classes 1..N, got {sorted(names)}.'
+            )
         self.classes = tuple(names[i] for i in range(1, len(names) + 1))
         lookup = {name.lower(): i for i, name in enumerate(self.classes)}
 
+        # on disk, class folders are matched case-insensitively too
+        folders = {d.lower(): d for d in os.listdir(self.video_dir)}
         list_name = f'{self.subset}list0{self.split}.txt'
         entries = []
         for line in self._read_lines(list_name):
@@ -108,9 +113,11 @@ class UCF101(VideoFolderDataset):
                 )
             if not 0 <= label < len(self.classes):
                 raise ConfigError(f'UCF101: {list_name} gives label {label + 1} for {relpath!r}.')
+            parts = relpath.split('/')
+            parts[0] = folders.get(parts[0].lower(), parts[0])
             entries.append(
                 dict(
-                    path=os.path.join(self.video_dir, *relpath.split('/')),
+                    path=os.path.join(self.video_dir, *parts),
                     label=label,
                     caption=class_name_to_words(self.classes[label]),
                 )

@@ -10,8 +10,8 @@ Bad files are skipped and reported, never a crash and never silent:
   (``index + 1``, ``index + 2``, ... wrapping around).
 
 Every skip appends ``(path, reason)`` to :attr:`VideoFolderDataset.skipped` and logs a warning
-naming the file, the reason and the running count (logger ``videoar.datasets``, and the
-mmengine run log when a Runner is active). In DataLoader workers each worker keeps its own list.
+naming the file, the reason and the running count, through the ``videoar.datasets`` Python
+logger and mmengine's current logger (the console, and the run's log file under a Runner). In DataLoader workers each worker keeps its own list.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from videoar.registry import DATASETS, TRANSFORMS
@@ -32,7 +31,10 @@ from videoar.utils.validation import ConfigError, build_checked, check_choice, c
 from .transforms import resize_and_crop
 from .video_io import VIDEO_EXTENSIONS, VideoReadError, from_uint8, probe_video, read_video
 
+# Records propagate to the root logger (pytest's caplog, a user's handlers); the NullHandler
+# keeps Python's last-resort handler from printing them a second time.
 logger = logging.getLogger('videoar.datasets')
+logger.addHandler(logging.NullHandler())
 
 OFFSETS = ('random', 'center', 'start')
 CROPS = ('center', 'random')
@@ -40,12 +42,12 @@ SHORT_CLIP = ('skip', 'pad')
 
 
 def _log_warning(message: str) -> None:
+    """Warn through ``logging`` and mmengine's current logger (console and the run's log file)."""
     logger.warning(message)
-    try:  # also into the run's log file when a Runner (MMLogger) is active
-        from mmengine.logging import MMLogger
+    try:
+        from mmengine.logging import print_log
 
-        if MMLogger._instance_dict:  # never create one here: only log into an existing run
-            MMLogger.get_current_instance().warning(message)
+        print_log(message, logger='current', level=logging.WARNING)
     except Exception:  # pragma: no cover - logging must never break data loading
         pass
 
@@ -176,12 +178,16 @@ class VideoFolderDataset(Dataset):
                 '(a .jsonl/.csv manifest with a "path" column).'
             )
         if not os.path.isdir(self.data_root):
-            raise ConfigError(f'{self.__class__.__name__}: data_root {self.data_root!r} is not a folder.')
+            raise ConfigError(
+                f'{self.__class__.__name__}: data_root {self.data_root!r} is not a folder.'
+            )
         paths = []
         for folder, dirs, files in os.walk(self.data_root):
             dirs.sort()
             paths += [
-                os.path.join(folder, f) for f in sorted(files) if f.lower().endswith(self.extensions)
+                os.path.join(folder, f)
+                for f in sorted(files)
+                if f.lower().endswith(self.extensions)
             ]
         subdirs = [os.path.relpath(p, self.data_root).split(os.sep) for p in paths]
         if self.label_from_subdir and self.classes is None:
@@ -227,7 +233,9 @@ class VideoFolderDataset(Dataset):
                 frames = row.get('num_frames')
                 frames = int(frames) if frames not in (None, '') else None
             except (TypeError, ValueError) as err:
-                raise ConfigError(f'{ann_file}:{line_no}: label/num_frames must be ints ({err}).') from err
+                raise ConfigError(
+                    f'{ann_file}:{line_no}: label/num_frames must be ints ({err}).'
+                ) from err
             path = row['path']
             entry = dict(
                 path=path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path)),
@@ -256,7 +264,7 @@ class VideoFolderDataset(Dataset):
         if info['num_frames'] < self.clip_span and self.short_clip == 'skip':
             self._report_skip(
                 entry['path'],
-                f"too short: {info['num_frames']} frames, a clip needs {self.clip_span} "
+                f'too short: {info["num_frames"]} frames, a clip needs {self.clip_span} '
                 f'(num_frames={self.num_frames}, frame_stride={self.frame_stride}); '
                 "set short_clip='pad' to repeat the last frame instead",
             )
@@ -309,7 +317,9 @@ class VideoFolderDataset(Dataset):
         video = from_uint8(frames)
         if self.size is not None:
             video = resize_and_crop(video, self.size, self.crop, self.short_side, rng)
-        meta = dict(label=int(entry['label']), caption=entry['caption'], index=index, path=entry['path'])
+        meta = dict(
+            label=int(entry['label']), caption=entry['caption'], index=index, path=entry['path']
+        )
         if self.pipeline:
             results = dict(inputs=video, rng=rng, meta=meta)
             for transform in self.pipeline:
@@ -331,7 +341,11 @@ class VideoFolderDataset(Dataset):
             try:
                 return self._load(candidate)
             except Exception as err:  # VideoReadError, or anything a broken file triggers
-                reason = err.reason if isinstance(err, VideoReadError) else f'{type(err).__name__}: {err}'
+                reason = (
+                    err.reason
+                    if isinstance(err, VideoReadError)
+                    else f'{type(err).__name__}: {err}'
+                )
                 self._bad.add(candidate)
                 self._report_skip(self.entries[candidate]['path'], reason)
         raise RuntimeError(

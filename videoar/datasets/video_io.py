@@ -332,9 +332,7 @@ def probe_video(path: str | os.PathLike, exact: bool = False, verify: bool = Fal
                     container.close()
                     container = _open(path)
                     stream = container.streams.video[0]
-                info['num_frames'] = sum(
-                    1 for packet in container.demux(stream) if packet.size > 0
-                )
+                info['num_frames'] = sum(1 for packet in container.demux(stream) if packet.size > 0)
     except VideoReadError:
         raise
     except Exception as err:
@@ -370,6 +368,7 @@ def _pad_even(frames: np.ndarray) -> np.ndarray:
 
 def _median_cut_palette(colors: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
     """Median cut over weighted colours ``(N, 3)`` -> palette ``(<=size, 3)`` (weighted means)."""
+
     def score(box: np.ndarray) -> float:
         if len(box) < 2:
             return -1.0

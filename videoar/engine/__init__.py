@@ -1,7 +1,9 @@
 """Engine: mmengine/torch compatibility, hooks, optimizer wrappers, the curriculum runner."""
 
-from . import compat  # noqa: F401  (applies the mmengine/torch fixes on import)
-from . import hooks  # noqa: F401
+from . import (
+    compat,  # noqa: F401  (applies the mmengine/torch fixes on import)
+    hooks,  # noqa: F401
+)
 from .compat import (
     PortableAmpOptimWrapper,
     UnsafeCheckpointError,

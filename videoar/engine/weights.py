@@ -102,7 +102,9 @@ def _copy_overlap(dst: torch.Tensor, src: torch.Tensor) -> tuple | None:
 def _log(logger, message: str, level: int | None = None) -> None:
     import logging
 
-    print_log(message, logger=logger if logger is not None else 'current', level=level or logging.INFO)
+    print_log(
+        message, logger=logger if logger is not None else 'current', level=level or logging.INFO
+    )
 
 
 def load_adapted_state_dict(
@@ -167,7 +169,9 @@ def load_adapted_state_dict(
 
     def load(module: nn.Module, local: dict, prefix: str) -> None:
         local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
-        module._load_from_state_dict(local, prefix, local_metadata, True, missing, unexpected, errors)
+        module._load_from_state_dict(
+            local, prefix, local_metadata, True, missing, unexpected, errors
+        )
         for name, tensor in _own_tensors(module).items():
             key = prefix + name
             if key not in local:
@@ -176,7 +180,7 @@ def load_adapted_state_dict(
             if _shape(src) == _shape(tensor):
                 if key in mismatched and key not in report.adapted:
                     report.adapted[key] = (
-                        f'{before[key]} -> {_shape(tensor)} by {type(module).__name__}\'s loader'
+                        f"{before[key]} -> {_shape(tensor)} by {type(module).__name__}'s loader"
                     )
                 elif key not in report.adapted:
                     report.loaded.append(key)
@@ -200,7 +204,9 @@ def load_adapted_state_dict(
 
     load(model, state, '')
     errors = [
-        e for e in errors if not any(e.startswith(f'size mismatch for {k}:') for k in handled_mismatch)
+        e
+        for e in errors
+        if not any(e.startswith(f'size mismatch for {k}:') for k in handled_mismatch)
     ]
     if errors:
         raise RuntimeError(
@@ -235,8 +241,7 @@ def _not_found(work_dir: str, what: str, command: str | None) -> CheckpointNotFo
     how = (
         f'run `{command}` first'
         if command
-        else 'train that stage first (python tools/train.py <its config> --work-dir '
-        f'{work_dir})'
+        else f'train that stage first (python tools/train.py <its config> --work-dir {work_dir})'
     )
     return CheckpointNotFoundError(
         f'no final checkpoint in {osp.abspath(work_dir)}: {what}. To produce it, {how}.'
@@ -277,7 +282,9 @@ def find_final_checkpoint(
         raise _not_found(work_dir, f'last_checkpoint names {path!r}, which does not exist', command)
     if not osp.isdir(work_dir):
         raise _not_found(work_dir, 'the directory does not exist', command)
-    raise _not_found(work_dir, f'neither {FINISHED_FILE} nor {LAST_CHECKPOINT_FILE} is there', command)
+    raise _not_found(
+        work_dir, f'neither {FINISHED_FILE} nor {LAST_CHECKPOINT_FILE} is there', command
+    )
 
 
 __all__ = [

@@ -27,7 +27,9 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(**ucf_dataset, subset='train', offset='random', crop='random', deterministic=False),
+    dataset=dict(
+        **ucf_dataset, subset='train', offset='random', crop='random', deterministic=False
+    ),
 )
 val_dataloader = dict(
     batch_size=val_batch_size,

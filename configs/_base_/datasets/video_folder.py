@@ -27,7 +27,11 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        **video_dataset, ann_file=train_ann_file, offset='random', crop='random', deterministic=False
+        **video_dataset,
+        ann_file=train_ann_file,
+        offset='random',
+        crop='random',
+        deterministic=False,
     ),
 )
 val_dataloader = dict(

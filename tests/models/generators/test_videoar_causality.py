@@ -27,7 +27,9 @@ def _logits(model, labels, cond, training):
 
 @pytest.mark.parametrize('masking', MASKINGS, ids=lambda m: m['type'])
 @pytest.mark.parametrize('cond_mode', ['prefix', 'adaln'])
-def test_changing_later_frames_leaves_earlier_frame_logits_unchanged(tiny_model, masking, cond_mode):
+def test_changing_later_frames_leaves_earlier_frame_logits_unchanged(
+    tiny_model, masking, cond_mode
+):
     model = tiny_model(masking=masking, transformer=dict(cond_mode=cond_mode))
     training = masking['type'] == 'RandomFrameMask'
     labels, layout = _random_labels(model, 2, model.latent_frames, seed=0)

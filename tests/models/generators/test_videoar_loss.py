@@ -1,4 +1,4 @@
-"""VideoAR loss: bitwise CE / CE values, per-scale weights, latent cache path, logging, validation."""
+"""VideoAR loss: bitwise CE / CE values, per-scale weights, latent cache path, validation."""
 
 import math
 

@@ -17,9 +17,7 @@ def _full_logits(model, labels, cond):
 
 
 @pytest.mark.parametrize('pos_encoding', sorted(POS_ENCODINGS.module_dict))
-def test_kv_cached_sampling_matches_a_full_forward_for_every_pos_encoding(
-    tiny_model, pos_encoding
-):
+def test_kv_cached_sampling_matches_a_full_forward_for_every_pos_encoding(tiny_model, pos_encoding):
     model = tiny_model(pos_encoding=dict(type=pos_encoding)).eval()
     out = model.sample(LABELS, seed=0, return_logits=True, decode=False)
     assert out['logits'].shape == (2, out['labels'].shape[1], model.quantizer.logits_per_token)
@@ -83,7 +81,9 @@ def test_cfg_schedule_object_and_config_are_used_per_block(tiny_model):
     c, u = (_full_logits(model, out['labels'], x) for x in (cond, model.conditioner.null(2, 'cpu')))
     layout = model.layout(model.latent_frames)
     sl = layout.video_block_slice(2, 1)
-    torch.testing.assert_close(out['logits'][:, sl], (u + 3.5 * (c - u))[:, sl], atol=5e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        out['logits'][:, sl], (u + 3.5 * (c - u))[:, sl], atol=5e-5, rtol=1e-4
+    )
     from_cfg = model.sample(LABELS, cfg_schedule=dict(type='ConstantCFG', scale=2.0), seed=0,
                             decode=False)  # fmt: skip
     assert from_cfg['cfg_table'][0][0] == 2.0

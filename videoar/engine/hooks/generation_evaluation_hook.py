@@ -39,7 +39,14 @@ from mmengine.hooks import Hook
 from videoar.registry import HOOKS, METRICS
 from videoar.utils import ConfigError, check_choice, check_positive
 
-from .utils import Progress, ema_weights, make_data_samples, model_num_classes, sample_videos
+from .utils import (
+    Progress,
+    ema_weights,
+    make_data_samples,
+    model_num_classes,
+    predict_videos,
+    unwrap,
+)
 
 CONDITIONS = ('balanced', 'dataset')
 REFERENCES = ('real', 'shuffled')
@@ -161,12 +168,14 @@ class GenerationResult:
         videos: the first generated videos of this rank ``(k, 3, F, H, W)`` (for a grid).
         labels: their conditioning labels.
         protocol: the settings, for ``metrics.json``.
+        evaluator: the mmengine ``Evaluator`` that computed the metrics.
     """
 
     metrics: dict
     videos: torch.Tensor | None
     labels: list = field(default_factory=list)
     protocol: dict = field(default_factory=dict)
+    evaluator: Evaluator | None = None
 
 
 def evaluate_generation(
@@ -189,7 +198,8 @@ def evaluate_generation(
         model: the generator (``predict`` mode returns ``pred_video``); put in eval mode here.
         metrics: metric configs, metric objects or an ``Evaluator``.
         real_dataloader: a built DataLoader (or a config) of real clips, read in order.
-        num_classes: classes for ``'balanced'`` (default: ``model.conditioner.num_classes``).
+        num_classes: classes for ``'balanced'`` (default: ``model.conditioner.num_classes``,
+            else the number of ``classes`` in the real dataset's ``metainfo``).
         num_frames: frames to generate (default: the model's clip length).
         references: any of ``'real'``, ``'shuffled'``.
         keep_videos: how many generated videos to return for a sample grid.
@@ -205,7 +215,7 @@ def evaluate_generation(
         raise ConfigError(
             "conditions='dataset' and the 'real' reference read real clips: give real_dataloader."
         )
-    num_classes = num_classes or model_num_classes(model)
+    num_classes = num_classes or model_num_classes(model) or _dataset_num_classes(loader)
     if num_classes is None and (conditions == 'balanced' or 'shuffled' in references):
         raise ConfigError(
             "conditions='balanced' (and the 'shuffled' reference) need class labels: give "
@@ -221,8 +231,10 @@ def evaluate_generation(
     chunk = batch_size * world
     kept: list[torch.Tensor] = []
     kept_labels: list[int] = []
-    results: dict = {}
-    passes = ['generated'] + [r for r in REFERENCES if r in references]
+    by_pass: dict[str, dict] = {}
+    # references first: the metrics' ``protocol`` attributes then describe the generated pass
+    passes = [r for r in REFERENCES if r in references] + ['generated']
+    reference_protocols: dict = {}
     bar = Progress(
         per_rank * len(passes),
         enabled=progress,
@@ -257,7 +269,7 @@ def evaluate_generation(
                 data_samples = make_data_samples(
                     gen_labels, gen_captions, [positions[j] for j in mine]
                 )
-                videos = sample_videos(model, data_samples, num_frames, seed + start + rank)
+                videos = predict_videos(model, data_samples, num_frames, seed + start + rank)
             outputs = []
             for n, j in enumerate(mine):
                 item = dict(
@@ -277,13 +289,22 @@ def evaluate_generation(
             bar.update(len(mine))
         scores = evaluator.evaluate(num_samples)
         prefix = '' if kind == 'generated' else f'{kind}/'
-        results.update({f'{prefix}{k}': _plain(v) for k, v in scores.items()})
+        by_pass[kind] = {f'{prefix}{k}': _plain(v) for k, v in scores.items()}
+        if kind != 'generated':
+            reference_protocols[kind] = {
+                type(m).__name__: m.protocol
+                for m in evaluator.metrics
+                if getattr(m, 'protocol', None)
+            }
         if kind == 'real' and ref_stream.wrapped:
-            results['real/note'] = (
+            by_pass[kind]['real/note'] = (
                 f'the real loader has fewer than {2 * num_samples} clips: the real reference '
                 'reuses clips that are also the gt_video of the generated pass'
             )
     bar.close()
+    results = {
+        k: v for kind in ('generated', *REFERENCES) for k, v in by_pass.get(kind, {}).items()
+    }
     frames = int(kept[0].shape[1]) if kept else num_frames
     protocol = dict(
         num_samples=int(num_samples),
@@ -297,22 +318,25 @@ def evaluate_generation(
         else None,
         real_dataset=_describe_dataset(loader),
         metrics=[_describe_metric(m) for m in evaluator.metrics],
-        sample_cfg=dict(getattr(_unwrap(model), 'sample_cfg', {}) or {}),
-        model=type(_unwrap(model)).__name__,
+        sample_cfg=dict(getattr(unwrap(model), 'sample_cfg', {}) or {}),
+        model=type(unwrap(model)).__name__,
         world_size=world,
     )
+    if reference_protocols:
+        protocol['reference_protocols'] = reference_protocols
     return GenerationResult(
         metrics=results,
         videos=torch.stack(kept) if kept else None,
         labels=kept_labels,
         protocol=protocol,
+        evaluator=evaluator,
     )
 
 
-def _unwrap(model):
-    from .utils import unwrap
-
-    return unwrap(model)
+def _dataset_num_classes(loader) -> int | None:
+    meta = getattr(getattr(loader, 'dataset', None), 'metainfo', None)
+    classes = meta.get('classes') if isinstance(meta, Mapping) else None
+    return len(classes) if classes else None
 
 
 def _conditions(positions, mine, reals, conditions, num_classes):
@@ -344,13 +368,11 @@ def _describe_dataset(loader) -> dict | None:
 
 
 def _describe_metric(metric) -> dict:
-    describe = getattr(metric, 'describe', None)
-    if callable(describe):
-        try:
-            return dict(describe())
-        except Exception:  # noqa: BLE001 - a description is best effort
-            pass
-    return dict(type=type(metric).__name__)
+    """Type and result name of a metric (its full protocol goes to ``protocols`` in the file)."""
+    info = dict(type=type(metric).__name__)
+    if getattr(metric, 'name', None):
+        info['name'] = metric.name
+    return info
 
 
 def write_metrics_file(path: str, metrics: dict, evaluator_or_metrics, extra: dict) -> str:
@@ -490,6 +512,8 @@ class GenerationEvaluationHook(Hook):
             if scalars and runner.visualizer is not None:
                 runner.visualizer.add_scalars(scalars, step=step)
             path = osp.join(runner.work_dir, self.out_file)
-            write_metrics_file(path, result.metrics, self._evaluator, dict(protocol=result.protocol))
+            write_metrics_file(
+                path, result.metrics, self._evaluator, dict(protocol=result.protocol)
+            )
             runner.logger.info(f'GenerationEvaluationHook: wrote {path}')
         return result

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
+from videoar.engine.compat import load_checkpoint_safe
 from videoar.engine.weights import (
     CheckpointNotFoundError,
     find_final_checkpoint,
@@ -90,7 +91,7 @@ class InitFromStageHook(Hook):
             )
         except CheckpointNotFoundError as err:
             raise CheckpointNotFoundError(
-                f'InitFromStageHook: {err} (or pass --cfg-options {self._option_key()}=PATH).'
+                f'InitFromStageHook: {err} Or pass --cfg-options {self._option_key()}=PATH.'
             ) from None
 
     def _option_key(self) -> str:
@@ -100,8 +101,6 @@ class InitFromStageHook(Hook):
     def _will_resume(self, runner) -> bool:
         if not getattr(runner, '_resume', False):
             return False
-        if runner._load_from is not None:
-            return True
         latest = find_latest_checkpoint(runner.work_dir)
         return latest is not None and osp.isfile(latest)
 
@@ -112,18 +111,16 @@ class InitFromStageHook(Hook):
             if isinstance(cfg, dict) and cfg.get('type') in ('InitFromStageHook', type(self)):
                 self._hook_index = i
                 break
-        if self._will_resume(runner):
-            return  # the resumed checkpoint holds this stage's weights
+        if self._will_resume(runner) or runner._load_from is not None:
+            return  # the resumed (or explicitly loaded) checkpoint holds this stage's weights
         self.resolved_checkpoint = self.resolve_checkpoint()
-        runner.logger.info(
-            f'InitFromStageHook: will initialise from {self.resolved_checkpoint}'
-        )
+        runner.logger.info(f'InitFromStageHook: will initialise from {self.resolved_checkpoint}')
 
     def before_train(self, runner) -> None:
         if runner.iter > 0:
             runner.logger.info(
                 f'InitFromStageHook: resumed at iteration {runner.iter}; not loading the '
-                'previous stage (the resumed checkpoint holds this stage\'s weights).'
+                "previous stage (the resumed checkpoint holds this stage's weights)."
             )
             return
         if runner._load_from is not None and getattr(runner, '_has_loaded', False):
@@ -133,8 +130,6 @@ class InitFromStageHook(Hook):
             )
             return
         path = self.resolved_checkpoint or self.resolve_checkpoint()
-        from videoar.engine.compat import load_checkpoint_safe
-
         checkpoint = load_checkpoint_safe(path, map_location='cpu')
         state_dict = checkpoint.get('state_dict', checkpoint)
         model = unwrap(runner.model)

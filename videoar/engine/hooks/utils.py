@@ -109,7 +109,7 @@ def _fork_rng(seed: int | None):
 
 
 @torch.no_grad()
-def sample_videos(
+def predict_videos(
     model: nn.Module,
     data_samples: Mapping,
     num_frames: int | None = None,
@@ -162,7 +162,11 @@ def sample_videos(
 
 
 def _pred_video(output) -> torch.Tensor:
-    video = output.get('pred_video') if isinstance(output, Mapping) else getattr(output, 'pred_video', None)
+    video = (
+        output.get('pred_video')
+        if isinstance(output, Mapping)
+        else getattr(output, 'pred_video', None)
+    )
     if video is None:
         raise KeyError(
             "the model's predict mode must return dicts with 'pred_video' (3, F, H, W) in [-1, 1] "

@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 from videoar.registry import HOOKS
 from videoar.utils import ConfigError, check_known_keys, check_positive
 
-from .utils import Progress, ema_weights, make_data_samples, model_num_classes, sample_videos
+from .utils import Progress, ema_weights, make_data_samples, model_num_classes, predict_videos
 
 MAX_DEFAULT_CLASSES = 16
 
@@ -36,7 +36,7 @@ def normalize_conditions(conditions) -> dict | None:
             )
     else:
         raise ConfigError(
-            "conditions must be dict(label=[...]) and/or dict(caption=[...]), or a list; got "
+            'conditions must be dict(label=[...]) and/or dict(caption=[...]), or a list; got '
             f'{conditions!r}.'
         )
     lengths = {len(v) for v in out.values()}
@@ -144,7 +144,7 @@ class VideoVisualizationHook(Hook):
                     indices=range(start, stop),
                 )
                 videos.append(
-                    sample_videos(runner.model, data_samples, self.num_frames, self.seed + start)
+                    predict_videos(runner.model, data_samples, self.num_frames, self.seed + start)
                 )
                 progress.update(stop - start)
         progress.close()
@@ -168,7 +168,9 @@ def write_video_grid(stem: str, videos: torch.Tensor, nrow: int | None, fps: flo
     return [write_video(f'{stem}{ext}', grid, fps=fps) for ext in ('.mp4', '.gif')]
 
 
-def log_video(visualizer, name: str, videos: torch.Tensor, step: int, fps: float, nrow=None) -> None:
+def log_video(
+    visualizer, name: str, videos: torch.Tensor, step: int, fps: float, nrow=None
+) -> None:
     """Log a grid of ``videos`` to every backend of an mmengine ``Visualizer``."""
     if visualizer is None:
         return

@@ -4,3 +4,7 @@ Interface: ``forward(video (B, 3, F, H, W) in [-1, 1]) -> (B, D)`` float and ``f
 """
 
 from .i3d import I3D, InceptionI3D  # noqa: F401
+from .moving_digits_classifier import (  # noqa: F401
+    MovingDigitsClassifier,
+    get_or_train_moving_digits_classifier,
+)

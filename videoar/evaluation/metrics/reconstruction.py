@@ -111,10 +111,23 @@ class _FrameAveragedMetric(VideoMetric):
 
     key = ''
 
-    def __init__(self, pred_key: str = 'pred_video', gt_key: str = 'gt_video', **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        pred_key: str = 'pred_video',
+        gt_key: str = 'gt_video',
+        collect_device: str = 'cpu',
+        prefix: str | None = None,
+        collect_dir: str | None = None,
+    ) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         self.pred_key = pred_key
         self.gt_key = gt_key
+        self.name = self.key
+        self.protocol: dict | None = None
+
+    def describe(self) -> dict:
+        """The protocol fields specific to this metric."""
+        return {}
 
     def per_frame(self, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -129,7 +142,18 @@ class _FrameAveragedMetric(VideoMetric):
     def compute_metrics(self, results: list) -> dict:
         if not results:
             raise RuntimeError(f'{type(self).__name__}: no videos were evaluated.')
-        return {self.key: float(sum(results) / len(results))}
+        value = float(sum(results) / len(results))
+        self.protocol = dict(
+            metric=self.key,
+            value=value,
+            num_videos=len(results),
+            values='(x + 1) / 2 clamped to [0, 1], data range 1',
+            averaging='per frame, mean over frames, then mean over videos',
+            pred_key=self.pred_key,
+            gt_key=self.gt_key,
+            **self.describe(),
+        )
+        return {self.key: value}
 
 
 @METRICS.register_module()
@@ -145,6 +169,9 @@ class PSNR(_FrameAveragedMetric):
     def per_frame(self, pred, gt):
         return psnr_per_frame(pred, gt)
 
+    def describe(self) -> dict:
+        return dict(formula='10 log10(1 / MSE) per frame; inf for identical frames')
+
 
 @METRICS.register_module()
 class SSIM(_FrameAveragedMetric):
@@ -158,9 +185,17 @@ class SSIM(_FrameAveragedMetric):
     key = 'ssim'
 
     def __init__(
-        self, window_size: int = 11, sigma: float = 1.5, channels: str = 'rgb', **kwargs
+        self,
+        window_size: int = 11,
+        sigma: float = 1.5,
+        channels: str = 'rgb',
+        pred_key: str = 'pred_video',
+        gt_key: str = 'gt_video',
+        collect_device: str = 'cpu',
+        prefix: str | None = None,
+        collect_dir: str | None = None,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(pred_key, gt_key, collect_device, prefix, collect_dir)
         check_positive(window_size, 'SSIM window_size')
         if window_size % 2 != 1:
             raise ConfigError(f'SSIM window_size must be odd, got {window_size}; use {window_size + 1}.')
@@ -172,6 +207,13 @@ class SSIM(_FrameAveragedMetric):
 
     def per_frame(self, pred, gt):
         return ssim_per_frame(pred, gt, self.window_size, self.sigma, self.channels)
+
+    def describe(self) -> dict:
+        return dict(
+            window=f'gaussian {self.window_size}x{self.window_size}, sigma {self.sigma}, valid',
+            constants='K1=0.01, K2=0.03',
+            channels='mean of R, G, B' if self.channels == 'rgb' else 'BT.601 luma',
+        )
 
 
 def psnr_from_mse(mse: float) -> float:

@@ -23,7 +23,7 @@ from videoar.utils import ConfigError
 
 @dataclass
 class Condition:
-    """A batch of conditions. Shapes: ``prefix (B, P, C)``, ``prefix_mask (B, P)``, ``pooled (B, C)``."""
+    """A batch of conditions: ``prefix (B, P, C)``, ``prefix_mask (B, P)``, ``pooled (B, C)``."""
 
     prefix: torch.Tensor
     prefix_mask: torch.Tensor
@@ -85,7 +85,9 @@ def get_field(data_samples, key: str, batch_size: int) -> list | torch.Tensor | 
     if value is None:
         return None
     if len(value) != batch_size:
-        raise ValueError(f"data_samples['{key}'] holds {len(value)} entries for batch {batch_size}.")
+        raise ValueError(
+            f"data_samples['{key}'] holds {len(value)} entries for batch {batch_size}."
+        )
     return value
 
 

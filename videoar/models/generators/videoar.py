@@ -21,6 +21,7 @@ number of sampling steps is ``T' * K``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +35,6 @@ from videoar.models.sequence import (
     SequenceLayout,
     block_input,
     build_teacher_forcing,
-    flatten_labels,
     flatten_tokens,
     get_layout,
     unflatten_labels,
@@ -361,7 +361,10 @@ class VideoAR(BaseModel):
         batch = inputs.shape[0]
         device = inputs.device
         x = torch.cat(
-            [self.embed_prefix(cond, layout), self.embed_video(inputs, cond, layout, layout.prefix_len)],
+            [
+                self.embed_prefix(cond, layout),
+                self.embed_video(inputs, cond, layout, layout.prefix_len),
+            ],
             dim=1,
         )
         mask = self._structural_mask(layout, batch, device)
@@ -478,7 +481,9 @@ class VideoAR(BaseModel):
                 latent = torch.stack(list(latent))
             return latent.float()
         if inputs is None:
-            raise ValueError('VideoAR needs a video batch (B, 3, F, H, W) or data_samples["latent"].')
+            raise ValueError(
+                'VideoAR needs a video batch (B, 3, F, H, W) or data_samples["latent"].'
+            )
         return self.encode(inputs)
 
     def loss(self, inputs: torch.Tensor | None, data_samples=None) -> dict[str, torch.Tensor]:
@@ -513,6 +518,16 @@ class VideoAR(BaseModel):
     def _labels_to_latent_sum(self, labels_k: torch.Tensor, k: int) -> torch.Tensor:
         codes = self.quantizer.labels_to_codes(labels_k, k)
         return self.quantizer.codes_to_residual(codes, k).float()
+
+    @contextmanager
+    def _eval_mode(self):
+        """Run in eval mode (no condition dropout, no corruption), then restore the mode."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield
+        finally:
+            self.train(was_training)
 
     @torch.no_grad()
     def sample(
@@ -559,141 +574,136 @@ class VideoAR(BaseModel):
             ``num_frames``, ``cfg_table`` and optionally ``logits``.
         """
         device = self.start_token.device
-        was_training = self.training
-        self.eval()
-        try:
-            return self._sample(
-                data_samples, batch_size, num_frames, cfg_scale, cfg_schedule, temperature,
-                top_k, top_p, generator, seed, condition, prefix_latent, prefix_labels, decode,
-                return_logits, device,
-            )  # fmt: skip
-        finally:
-            self.train(was_training)
+        with self._eval_mode():
+            num_frames = int(num_frames or self.num_frames)
+            latent_frames = self.latent_frames_of(num_frames)
+            layout = self.layout(latent_frames)
+            if generator is None and seed is not None:
+                generator = torch.Generator(device='cpu').manual_seed(int(seed))
+            sampler = LabelSampler(self.label_kind, temperature, top_k, top_p)
+            schedule = self._cfg_schedule(cfg_scale, cfg_schedule)
+            cfg_table = schedule.table(latent_frames, self.num_scales)
+            use_cfg = not schedule.is_trivial(latent_frames, self.num_scales)
 
-    def _sample(
-        self, data_samples, batch_size, num_frames, cfg_scale, cfg_schedule, temperature,
-        top_k, top_p, generator, seed, condition, prefix_latent, prefix_labels, decode,
-        return_logits, device,
-    ) -> dict:  # fmt: skip
-        num_frames = int(num_frames or self.num_frames)
-        latent_frames = self.latent_frames_of(num_frames)
-        layout = self.layout(latent_frames)
-        if generator is None and seed is not None:
-            generator = torch.Generator(device='cpu').manual_seed(int(seed))
-        sampler = LabelSampler(self.label_kind, temperature, top_k, top_p)
-        schedule = self._cfg_schedule(cfg_scale, cfg_schedule)
-        cfg_table = schedule.table(latent_frames, self.num_scales)
-        use_cfg = not schedule.is_trivial(latent_frames, self.num_scales)
+            # ---- conditions (cond and null stacked for batched CFG) ---------------------------
+            if prefix_latent is not None and prefix_labels is None:
+                prefix_labels = build_teacher_forcing(prefix_latent.float(), self.quantizer).labels
+            if batch_size is None:
+                if condition is not None:
+                    batch_size = condition.batch_size
+                elif prefix_labels is not None:
+                    batch_size = prefix_labels.shape[0]
+                else:
+                    batch_size = _batch_size_of(data_samples)
+            if condition is None:
+                condition = self.conditioner(data_samples, batch_size, device)
+            if use_cfg:
+                condition = Condition.cat([condition, self.conditioner.null(batch_size, device)])
+            rows = condition.batch_size
+            transformer_cond = self._transformer_cond(condition)
 
-        # ---- conditions (cond and null stacked for batched CFG) ---------------------------
-        if prefix_latent is not None and prefix_labels is None:
-            prefix_labels = build_teacher_forcing(prefix_latent.float(), self.quantizer).labels
-        if batch_size is None:
-            if condition is not None:
-                batch_size = condition.batch_size
-            elif prefix_labels is not None:
-                batch_size = prefix_labels.shape[0]
-            else:
-                batch_size = _batch_size_of(data_samples)
-        if condition is None:
-            condition = self.conditioner(data_samples, batch_size, device)
-        if use_cfg:
-            condition = Condition.cat([condition, self.conditioner.null(batch_size, device)])
-        rows = condition.batch_size
-        transformer_cond = self._transformer_cond(condition)
-
-        cache = KVCache(
-            self.transformer.depth,
-            rows,
-            self.transformer.num_heads,
-            layout.total_len,
-            self.transformer.head_dim,
-            device=device,
-            dtype=self.start_token.dtype,
-        )
-        full_mask = self._structural_mask(layout, rows, device)
-        key_valid = self._key_valid(condition, layout, layout.total_len)
-
-        def run(x: torch.Tensor, start: int, end: int) -> torch.Tensor:
-            mask = full_mask[:, start:end, :end]
-            valid = None if key_valid is None else key_valid[:, :end]
-            mask = self._finish_mask(mask, valid, start)
-            return self.transformer(
-                x,
-                attn_mask=mask,
-                rotary=self._rotary(layout, start, end),
-                cond=transformer_cond,
-                cache=cache,
-                block_bias=self._block_bias(layout, start, end, device),
+            cache = KVCache(
+                self.transformer.depth,
+                rows,
+                self.transformer.num_heads,
+                layout.total_len,
+                self.transformer.head_dim,
+                device=device,
+                dtype=self.start_token.dtype,
             )
+            full_mask = self._structural_mask(layout, rows, device)
+            key_valid = self._key_valid(condition, layout, layout.total_len)
 
-        # ---- prefill: the prefix and any given frames -----------------------------------------
-        if layout.prefix_len:
-            run(self.embed_prefix(condition, layout), 0, layout.prefix_len)
-        first_frame = 0
-        frame_latents: list[torch.Tensor] = []
-        sampled_labels: list[torch.Tensor] = []
-        prev_sum = None
-        if prefix_labels is not None:
-            prefix_labels = prefix_labels.to(device)
-            tpf = layout.tokens_per_frame
-            if prefix_labels.shape[1] % tpf or prefix_labels.shape[0] != batch_size:
-                raise ValueError(
-                    f'prefix_labels must be (B={batch_size}, T0 * {tpf}, ...), got '
-                    f'{tuple(prefix_labels.shape)}.'
+            def run(x: torch.Tensor, start: int, end: int) -> torch.Tensor:
+                mask = full_mask[:, start:end, :end]
+                valid = None if key_valid is None else key_valid[:, :end]
+                mask = self._finish_mask(mask, valid, start)
+                return self.transformer(
+                    x,
+                    attn_mask=mask,
+                    rotary=self._rotary(layout, start, end),
+                    cond=transformer_cond,
+                    cache=cache,
+                    block_bias=self._block_bias(layout, start, end, device),
                 )
-            first_frame = prefix_labels.shape[1] // tpf
-            if first_frame > latent_frames:
-                raise ValueError(f'{first_frame} given frames exceed the {latent_frames} to make.')
-            inputs, sums = self.inputs_from_labels(prefix_labels, first_frame)
-            inputs = inputs.repeat(rows // batch_size, 1, 1)
-            start = layout.prefix_len
-            run(self.embed_video(inputs, condition, layout, start), start, start + inputs.shape[1])
-            frame_latents = list(sums.unbind(2))
-            sampled_labels.append(prefix_labels)
-            prev_sum = frame_latents[-1]
 
-        # ---- block by block ---------------------------------------------------------------------
-        block_logits = []
-        for t in range(first_frame, latent_frames):
-            running_sum = None
-            for k, size in enumerate(self.scale_sizes):
-                sl = layout.block_slice(t, k)
-                inp = block_input(self.quantizer, k, running_sum, prev_sum)
-                if inp is None:  # block (0, 0): the start token
-                    tokens = torch.zeros(batch_size, sl.stop - sl.start, self.latent_dim, device=device)
-                else:
-                    tokens = flatten_tokens(inp)
-                tokens = tokens.repeat(rows // batch_size, 1, 1)
-                hidden = run(self.embed_video(tokens, condition, layout, sl.start), sl.start, sl.stop)
-                logits = self.head(hidden).float()
-                if use_cfg:
-                    cond_logits, null_logits = logits.chunk(2)
-                    logits = null_logits + cfg_table[t][k] * (cond_logits - null_logits)
-                if return_logits:
-                    block_logits.append(logits)
-                if self.label_kind == 'bits':
-                    labels_k = sampler(logits.unflatten(-1, (-1, 2)), generator)  # (B, n, d)
-                else:
-                    labels_k = sampler(logits, generator)  # (B, n)
-                sampled_labels.append(labels_k)
-                contrib = self._labels_to_latent_sum(unflatten_labels(labels_k, size), k)
-                running_sum = contrib if running_sum is None else running_sum + contrib
-            frame_latents.append(running_sum)
-            prev_sum = running_sum
+            # ---- prefill: the prefix and any given frames ----------------------------------------
+            if layout.prefix_len:
+                run(self.embed_prefix(condition, layout), 0, layout.prefix_len)
+            first_frame = 0
+            frame_latents: list[torch.Tensor] = []
+            sampled_labels: list[torch.Tensor] = []
+            prev_sum = None
+            if prefix_labels is not None:
+                prefix_labels = prefix_labels.to(device)
+                tpf = layout.tokens_per_frame
+                if prefix_labels.shape[1] % tpf or prefix_labels.shape[0] != batch_size:
+                    raise ValueError(
+                        f'prefix_labels must be (B={batch_size}, T0 * {tpf}, ...), got '
+                        f'{tuple(prefix_labels.shape)}.'
+                    )
+                first_frame = prefix_labels.shape[1] // tpf
+                if first_frame > latent_frames:
+                    raise ValueError(
+                        f'{first_frame} given frames exceed the {latent_frames} to make.'
+                    )
+                inputs, sums = self.inputs_from_labels(prefix_labels, first_frame)
+                inputs = inputs.repeat(rows // batch_size, 1, 1)
+                start = layout.prefix_len
+                run(
+                    self.embed_video(inputs, condition, layout, start),
+                    start,
+                    start + inputs.shape[1],
+                )
+                frame_latents = list(sums.unbind(2))
+                sampled_labels.append(prefix_labels)
+                prev_sum = frame_latents[-1]
 
-        latent = torch.stack(frame_latents, dim=2)  # (B, d, T', h, w)
-        out = dict(
-            video=self.decode(latent) if decode else None,
-            latent=latent,
-            labels=torch.cat(sampled_labels, dim=1),
-            num_sampling_steps=(latent_frames - first_frame) * self.num_scales,
-            num_frames=num_frames,
-            cfg_table=cfg_table,
-        )
-        if return_logits:
-            out['logits'] = torch.cat(block_logits, dim=1) if block_logits else None
-        return out
+            # ---- block by block ------------------------------------------------------------------
+            block_logits = []
+            for t in range(first_frame, latent_frames):
+                running_sum = None
+                for k, size in enumerate(self.scale_sizes):
+                    sl = layout.block_slice(t, k)
+                    inp = block_input(self.quantizer, k, running_sum, prev_sum)
+                    if inp is None:  # block (0, 0): the start token
+                        tokens = torch.zeros(
+                            batch_size, sl.stop - sl.start, self.latent_dim, device=device
+                        )
+                    else:
+                        tokens = flatten_tokens(inp)
+                    tokens = tokens.repeat(rows // batch_size, 1, 1)
+                    hidden = run(
+                        self.embed_video(tokens, condition, layout, sl.start), sl.start, sl.stop
+                    )
+                    logits = self.head(hidden).float()
+                    if use_cfg:
+                        cond_logits, null_logits = logits.chunk(2)
+                        logits = null_logits + cfg_table[t][k] * (cond_logits - null_logits)
+                    if return_logits:
+                        block_logits.append(logits)
+                    if self.label_kind == 'bits':
+                        labels_k = sampler(logits.unflatten(-1, (-1, 2)), generator)  # (B, n, d)
+                    else:
+                        labels_k = sampler(logits, generator)  # (B, n)
+                    sampled_labels.append(labels_k)
+                    contrib = self._labels_to_latent_sum(unflatten_labels(labels_k, size), k)
+                    running_sum = contrib if running_sum is None else running_sum + contrib
+                frame_latents.append(running_sum)
+                prev_sum = running_sum
+
+            latent = torch.stack(frame_latents, dim=2)  # (B, d, T', h, w)
+            out = dict(
+                video=self.decode(latent) if decode else None,
+                latent=latent,
+                labels=torch.cat(sampled_labels, dim=1),
+                num_sampling_steps=(latent_frames - first_frame) * self.num_scales,
+                num_frames=num_frames,
+                cfg_table=cfg_table,
+            )
+            if return_logits:
+                out['logits'] = torch.cat(block_logits, dim=1) if block_logits else None
+            return out
 
     # ---- mmengine entry point ----------------------------------------------------------------
     def predict(self, inputs: torch.Tensor | None, data_samples=None) -> list[dict]:

@@ -22,7 +22,7 @@ from torch import nn
 from videoar.registry import TOKENIZERS
 from videoar.utils import ConfigError, check_choice, check_divisible, check_num_frames, check_positive
 
-from .layers import PAD_MODES, Decoder, Encoder, inflate_state_dict
+from .layers import PAD_MODES, Decoder, Encoder, TimeExpand, inflate_state_dict
 
 TEMPORAL_STRIDES = (1, 2, 4)
 SPATIAL_STRIDES = (4, 8, 16)
@@ -66,6 +66,7 @@ class _TokenizerBase(nn.Module):
         num_res_blocks: int = 1,
         temporal_stages: Sequence[int] | None = None,
         temporal_kernel_size: int = 3,
+        block_temporal_kernel_size: int | None = None,
         pad_mode: str = 'replicate',
         in_channels: int = 3,
     ) -> None:
@@ -90,6 +91,7 @@ class _TokenizerBase(nn.Module):
             num_res_blocks=num_res_blocks,
             temporal_stages=temporal_stages if self.dims == 3 else (),
             temporal_kernel_size=temporal_kernel_size,
+            block_temporal_kernel_size=block_temporal_kernel_size,
             pad_mode=pad_mode,
         )
         self.encoder = Encoder(self.dims, in_channels, **common)
@@ -109,6 +111,9 @@ class CausalVideoTokenizer(_TokenizerBase):
         num_res_blocks: residual blocks per stage.
         temporal_stages: which stages down-sample time (default: the last ``log2(tau)``).
         temporal_kernel_size: ``k_t`` of the causal convs (``k_t - 1`` past frames padded).
+        block_temporal_kernel_size: ``k_t`` inside the residual blocks (default: the same);
+            1 makes the blocks per-frame (3x cheaper), time is then mixed by the stem, the
+            resampling and the output convs only.
         pad_mode: 'replicate' (the first frame) or 'zeros' for the past padding.
         in_channels: pixel channels (3).
     """
@@ -203,7 +208,12 @@ class CausalVideoTokenizer(_TokenizerBase):
             (k[len('tokenizer.') :] if k.startswith('tokenizer.') else k): v
             for k, v in state_dict_2d.items()
         }
-        self.load_state_dict(inflate_state_dict(state_dict_2d, self.state_dict()))
+        keep = []
+        for name, module in self.named_modules():
+            if isinstance(module, TimeExpand):  # 3D-only: reset to the identity
+                module.reset_identity()
+                keep += [f'{name}.{key}' for key in module.state_dict()]
+        self.load_state_dict(inflate_state_dict(state_dict_2d, self.state_dict(), keep))
 
     @classmethod
     def from_2d(cls, tokenizer_2d: ImageTokenizer2D) -> CausalVideoTokenizer:

@@ -79,6 +79,23 @@ class CausalConv3d(nn.Module):
             stride=(temporal_stride, spatial_stride, spatial_stride),
             padding=(0, kernel_size // 2, kernel_size // 2),
         )
+        self.init_as_inflated_2d()
+
+    @torch.no_grad()
+    def init_as_inflated_2d(self) -> None:
+        """Initialise as a freshly initialised 2D conv inflated into the last time slice.
+
+        The earlier slices start at zero, so an untrained model acts per frame and learns the
+        temporal mixing by gradient (much faster early training than PyTorch's default 3D init,
+        which blurs moving content over ``k_t`` frames from the start).
+        """
+        weight = self.conv.weight
+        weight.zero_()
+        slice_2d = torch.empty_like(weight[:, :, -1])
+        nn.init.kaiming_uniform_(slice_2d, a=5**0.5)  # nn.Conv2d's default
+        weight[:, :, -1] = slice_2d
+        fan_in = weight.shape[1] * weight.shape[3] * weight.shape[4]
+        nn.init.uniform_(self.conv.bias, -(fan_in**-0.5), fan_in**-0.5)
 
     def _past_padding(self, x: torch.Tensor) -> torch.Tensor:
         n = self.temporal_kernel_size - 1
@@ -136,6 +153,10 @@ class ResBlock(nn.Module):
             if in_channels != out_channels
             else None
         )
+        # each block starts as the identity (its residual branch outputs zero): faster early
+        # training of a deep stack; the 2D counterpart is initialised the same way
+        nn.init.zeros_(self.conv2.conv.weight)
+        nn.init.zeros_(self.conv2.conv.bias)
 
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         h = self.conv1(F.silu(self.norm1(x)), cache)
@@ -165,30 +186,66 @@ class Downsample(nn.Module):
         return self.conv(x, cache)
 
 
-class Upsample(nn.Module):
-    """Nearest x2 spatial (and causal x2 temporal) up-sampling followed by a conv.
+class TimeExpand(nn.Module):
+    """Causal depth-to-time x2: ``(B, C, T, H, W) -> (B, C, 2T - 1 or 2T, H, W)``.
 
-    Temporal: every frame is repeated twice and the first copy of frame 0 is dropped, so
-    ``1 + n`` frames become ``1 + 2n`` and output frame ``f`` comes from input ``ceil(f / 2)``.
+    A causal conv makes ``2C`` channels per frame, split into two frames (so the two output
+    frames of an input frame have their own weights, unlike a plain repeat). The first copy of
+    frame 0 is dropped on the first chunk: ``1 + n`` frames become ``1 + 2n``, and output frame
+    ``f`` depends on input frames ``<= ceil(f / 2)``. Initialised to the identity (both copies
+    equal the input), which is also what 2D inflation keeps: it has no 2D counterpart.
+    """
+
+    def __init__(self, channels, temporal_kernel_size=3, pad_mode='replicate'):
+        super().__init__()
+        self.conv = CausalConv3d(
+            channels, 2 * channels, 1, temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode
+        )
+        self.reset_identity()
+
+    @torch.no_grad()
+    def reset_identity(self) -> None:
+        weight = self.conv.conv.weight  # (2C, C, kt, 1, 1)
+        channels = weight.shape[1]
+        weight.zero_()
+        eye = torch.eye(channels, dtype=weight.dtype)
+        weight[:channels, :, -1, 0, 0] = eye
+        weight[channels:, :, -1, 0, 0] = eye
+        self.conv.conv.bias.zero_()
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        if x.shape[2] == 0:
+            return x
+        first_chunk = cache is None or self not in cache
+        if cache is not None:
+            cache[self] = True
+        b, c, t, h, w = x.shape
+        y = self.conv(x, cache).reshape(b, 2, c, t, h, w)
+        y = y.permute(0, 2, 3, 1, 4, 5).reshape(b, c, 2 * t, h, w)  # frame j -> 2j, 2j + 1
+        return y[:, :, 1:] if first_chunk else y
+
+
+class Upsample(nn.Module):
+    """Causal x2 temporal up-sampling (optional, :class:`TimeExpand`), nearest x2 spatial, conv.
+
+    ``1 + n`` frames become ``1 + 2n`` when temporal; the 2D model has the spatial part only.
     """
 
     def __init__(self, dims, channels, temporal, temporal_kernel_size=3, pad_mode='replicate'):
         super().__init__()
         self.dims = dims
         self.temporal = temporal and dims == 3
+        self.time_expand = (
+            TimeExpand(channels, temporal_kernel_size, pad_mode) if self.temporal else None
+        )
         self.conv = make_conv(
             dims, channels, channels, 3, temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode
         )
 
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         if self.dims == 3:
-            if self.temporal and x.shape[2] > 0:
-                x = x.repeat_interleave(2, dim=2)
-                first_chunk = cache is None or self not in cache
-                if first_chunk:
-                    x = x[:, :, 1:]
-                if cache is not None:
-                    cache[self] = True
+            if self.time_expand is not None:
+                x = self.time_expand(x, cache)
             b, c, t, h, w = x.shape
             frames = x.transpose(1, 2).reshape(b * t, c, h, w)
             frames = F.interpolate(frames, scale_factor=2.0, mode='nearest')
@@ -216,9 +273,12 @@ class Encoder(nn.Module):
         temporal_stages,
         temporal_kernel_size=3,
         pad_mode='replicate',
+        block_temporal_kernel_size=None,
     ):
         super().__init__()
         kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
+        block_kt = temporal_kernel_size if block_temporal_kernel_size is None else block_temporal_kernel_size
+        bkw = dict(temporal_kernel_size=block_kt, pad_mode=pad_mode)
         chans = [base_channels * m for m in channel_mult]
         self.conv_in = make_conv(dims, in_channels, chans[0], 3, **kw)
         self.stages = nn.ModuleList()
@@ -226,12 +286,12 @@ class Encoder(nn.Module):
         for i, ch in enumerate(chans):
             stage = nn.Module()
             stage.blocks = nn.ModuleList(
-                ResBlock(dims, prev if j == 0 else ch, ch, **kw) for j in range(num_res_blocks)
+                ResBlock(dims, prev if j == 0 else ch, ch, **bkw) for j in range(num_res_blocks)
             )
             stage.down = Downsample(dims, ch, i in temporal_stages, **kw)
             self.stages.append(stage)
             prev = ch
-        self.mid = ResBlock(dims, prev, prev, **kw)
+        self.mid = ResBlock(dims, prev, prev, **bkw)
         self.norm_out = FrameGroupNorm(_num_groups(prev), prev)
         self.conv_out = make_conv(dims, prev, latent_dim, 3, **kw)
 
@@ -259,20 +319,23 @@ class Decoder(nn.Module):
         temporal_stages,
         temporal_kernel_size=3,
         pad_mode='replicate',
+        block_temporal_kernel_size=None,
     ):
         super().__init__()
         kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
+        block_kt = temporal_kernel_size if block_temporal_kernel_size is None else block_temporal_kernel_size
+        bkw = dict(temporal_kernel_size=block_kt, pad_mode=pad_mode)
         chans = [base_channels * m for m in channel_mult]
         prev = chans[-1]
         self.conv_in = make_conv(dims, latent_dim, prev, 3, **kw)
-        self.mid = ResBlock(dims, prev, prev, **kw)
+        self.mid = ResBlock(dims, prev, prev, **bkw)
         self.stages = nn.ModuleList()
         for i in reversed(range(len(chans))):
             ch = chans[i]
             stage = nn.Module()
             stage.up = Upsample(dims, prev, i in temporal_stages, **kw)
             stage.blocks = nn.ModuleList(
-                ResBlock(dims, prev if j == 0 else ch, ch, **kw) for j in range(num_res_blocks)
+                ResBlock(dims, prev if j == 0 else ch, ch, **bkw) for j in range(num_res_blocks)
             )
             self.stages.append(stage)
             prev = ch
@@ -288,14 +351,17 @@ class Decoder(nn.Module):
         return self.conv_out(F.silu(self.norm_out(h)), cache)
 
 
-def inflate_state_dict(state_dict_2d: dict, state_dict_3d: dict) -> dict:
+def inflate_state_dict(state_dict_2d: dict, state_dict_3d: dict, keep_3d=()) -> dict:
     """Map a 2D model's weights onto a 3D model of the same layout.
 
     A 2D kernel ``(O, I, kh, kw)`` goes into the temporally last slice of the 3D kernel
     ``(O, I, kt, kh, kw)`` (the current frame of a causal conv); the other slices are zero.
-    Every other tensor is copied. Raises ``KeyError``/``ValueError`` on a layout mismatch.
+    Every other tensor is copied. Keys in ``keep_3d`` (3D-only modules, e.g. the identity
+    :class:`TimeExpand`) keep their 3D values. Raises ``KeyError``/``ValueError`` on a layout
+    mismatch.
     """
-    missing = sorted(set(state_dict_3d) - set(state_dict_2d))
+    keep_3d = set(keep_3d)
+    missing = sorted(set(state_dict_3d) - set(state_dict_2d) - keep_3d)
     unexpected = sorted(set(state_dict_2d) - set(state_dict_3d))
     if missing or unexpected:
         raise KeyError(
@@ -304,6 +370,9 @@ def inflate_state_dict(state_dict_2d: dict, state_dict_3d: dict) -> dict:
         )
     out = {}
     for name, target in state_dict_3d.items():
+        if name in keep_3d:
+            out[name] = target.clone()
+            continue
         source = state_dict_2d[name]
         if target.dim() == 5 and source.dim() == 4:
             if tuple(target.shape[:2]) + tuple(target.shape[3:]) != tuple(source.shape):

@@ -1,0 +1,69 @@
+# VideoAR-L on UCF-101, class-conditional (paper Table 3: 926M parameters, gFVD 90.3, 30 steps).
+# Tokenizer: 17 x 128 x 128 -> 5 x 8 x 8 tokens (spatial 16, temporal 4, d = 48); scales
+# (1,2,3,4,6,8) -> 5 frames x 6 scales = 30 sampling steps. Transformer: 24 layers, width 1536,
+# 12 heads, SwiGLU hidden 4 x width (about 16 L C^2 parameters, LLaMA-style, no cross-attention).
+# Optimisation (supp. A): AdamW (0.9, 0.95), lr 1e-4 cosine, weight decay 0.05, bf16,
+# gradient checkpointing; Cross-Frame Error Correction p_min 0, p_max 0.25, delta 0.01;
+# Random Frame Mask is not used on UCF-101 (the paper: it slows convergence on a small set).
+# Sampling: the temporal-spatial CFG schedule (first scale 1 -> 5 over frames, up to 10 within).
+# Batch size and iterations are not given by the paper: 8 GPUs x 16 and 200k iterations here.
+# UCF-101 paths: see configs/_base_/datasets/ucf101.py; the tokenizer checkpoint comes from
+# configs/tokenizer/videoar-tokenizer_ucf101-128x128-17f.py.
+_base_ = [
+    '../_base_/datasets/ucf101.py',
+    '../_base_/schedules/adamw_cosine_iters.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    type='VideoAR',
+    num_frames=17,
+    resolution=(128, 128),
+    tokenizer_checkpoint=None,  # set to the trained UCF-101 tokenizer checkpoint
+    tokenizer=dict(
+        type='CausalVideoTokenizer',
+        latent_dim=48,
+        spatial_stride=16,
+        temporal_stride=4,
+        base_channels=128,
+        channel_mult=(1, 2, 4, 4),
+        num_res_blocks=2,
+    ),
+    quantizer=dict(type='MultiScaleBSQ', embed_dim=48, scale_sizes=[1, 2, 3, 4, 6, 8]),
+    transformer=dict(
+        type='ARTransformer',
+        dim=1536,
+        depth=24,
+        num_heads=12,
+        ffn_dim=6144,
+        qk_norm=True,
+        cond_mode='prefix',
+        grad_checkpointing=True,
+    ),
+    conditioner=dict(type='ClassConditioner', num_classes=101, drop_prob=0.1),
+    corrector=dict(type='CrossFrameErrorCorrection', p_min=0.0, p_max=0.25, delta=0.01),
+    masking=dict(type='BlockCausalMask'),
+    pos_encoding=dict(type='MultiScaleTemporalRoPE'),
+    sample_cfg=dict(
+        cfg_schedule=dict(type='TemporalSpatialCFG', first_start=1.0, first_end=5.0, max_scale=10.0),
+        temperature=1.0,
+        top_k=0,
+        top_p=1.0,
+        seed=0,
+    ),
+)
+
+optim_wrapper = dict(
+    type='PortableAmpOptimWrapper',
+    dtype='bfloat16',
+    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05),
+    clip_grad=dict(max_norm=2.0),
+)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=2000),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=2000, end=200000, eta_min_ratio=0.01),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=200000, val_interval=10000)
+train_dataloader = dict(batch_size=16)
+default_hooks = dict(checkpoint=dict(interval=5000, max_keep_ckpts=3))
+custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]

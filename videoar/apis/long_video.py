@@ -1,0 +1,286 @@
+"""Videos longer than the trained length, generated window by window (method notes §6).
+
+A model trained on ``W`` latent frames samples a long video of ``T`` latent frames in windows of
+at most ``W`` latent frames. Window 0 starts from the given frames (continuation / image-to-video,
+``T0`` latent frames) or from nothing. Every later window starts from the *re-encoded* last
+``overlap`` latent frames of what is already there: the stitched pixels are cut, encoded by the
+causal tokenizer, quantized by the model and given to :meth:`VideoAR.sample` as
+``prefix_latent``; sampling then continues at the next latent frame with a fresh KV cache (the
+cache is rebuilt per window: the prefix is pre-filled in one forward).
+
+Index bookkeeping (``tau`` = temporal stride; global latent frame ``j`` ends at pixel frame
+``tau * j``, latent frame 0 is pixel frame 0 alone, latent ``j >= 1`` covers pixel frames
+``tau (j - 1) + 1 .. tau j``):
+
+* window ``i`` covers global latent frames ``[s_i, e_i)`` with ``e_i - s_i <= W``;
+  ``s_0 = 0``, ``s_i = e_{i-1} - overlap``; the new (sampled) latent frames are ``[e_{i-1}, e_i)``
+  (``[T0, e_0)`` for window 0);
+* the prefix of window ``i > 0`` is re-encoded from the ``1 + tau (overlap - 1)`` stitched pixel
+  frames ``[tau s_i, tau (e_{i-1} - 1)]``: the causal tokenizer encodes the first of them alone
+  (as it does any clip's first frame), so local latent frame ``j`` again ends at global pixel
+  frame ``tau (s_i + j)``;
+* window ``i`` decodes to ``1 + tau (e_i - s_i - 1)`` pixel frames, global frames
+  ``[tau s_i, tau (e_i - 1)]``; its first ``1 + tau (overlap - 1)`` frames re-decode the overlap
+  and are dropped, the rest (global ``[tau (e_{i-1} - 1) + 1, tau (e_i - 1)]``) is appended.
+  The join of window ``i`` is at pixel frame ``tau (e_{i-1} - 1) + 1`` and latent frame
+  ``e_{i-1}``.
+
+The stitched video has exactly ``1 + tau (T - 1)`` frames. The stitched latent (window 0's
+latents, then each later window's new latents) is returned for analysis; decoding it in one pass
+is close to, but not the same as, the stitched pixels (each window was decoded on its own).
+
+The guidance schedule spans the whole video by default (``schedule_span='video'``: window-local
+frame ``t`` is global frame ``s_i + t`` of ``T``), or restarts in every window (``'window'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from videoar.models.sampling import BaseCFGSchedule, ConstantCFG
+from videoar.utils import ConfigError
+
+SCHEDULE_SPANS = ('video', 'window')
+
+
+class WindowCFG(BaseCFGSchedule):
+    """A schedule seen from inside a window: local frame ``t`` is global frame ``offset + t``.
+
+    ``gamma(t, k, n, K) = base(offset + t, k, total_frames, K)`` (``n``, the window's frame
+    count, is ignored: the base schedule sees the whole video's ``total_frames``).
+    """
+
+    def __init__(self, base: BaseCFGSchedule, offset: int, total_frames: int) -> None:
+        self.base = base
+        self.offset = int(offset)
+        self.total_frames = int(total_frames)
+
+    def __call__(self, t: int, k: int, num_frames: int, num_scales: int) -> float:
+        return float(self.base(self.offset + t, k, self.total_frames, num_scales))
+
+
+def plan_windows(
+    latent_frames: int,
+    window: int,
+    overlap: int = 1,
+    initial_frames: int = 0,
+    temporal_stride: int = 4,
+) -> list[dict]:
+    """The windows that make a video of ``latent_frames`` latent frames (see the module doc).
+
+    Args:
+        latent_frames: ``T``, latent frames of the whole video.
+        window: ``W``, the most latent frames one window may hold (the trained length).
+        overlap: latent frames re-encoded from the previous window (``1 <= overlap < W``).
+        initial_frames: ``T0`` latent frames given for window 0 (``0 <= T0 < min(W, T)``).
+        temporal_stride: ``tau``.
+
+    Returns:
+        One dict per window with global indices: ``index``, ``latent_start``, ``latent_end``
+        (exclusive), ``prefix_latent_frames``, ``new_latent_start``, ``pixel_start``,
+        ``pixel_end`` (exclusive), ``new_pixel_start``, ``num_frames`` (pixel frames the window
+        decodes to) and ``prefix_pixel_range`` (``[start, end)`` of the stitched pixels
+        re-encoded as its prefix, ``None`` for window 0).
+    """
+    tau = int(temporal_stride)
+    if latent_frames < 1:
+        raise ConfigError(f'a video needs at least one latent frame, got {latent_frames}.')
+    if window < 1:
+        raise ConfigError(f'the window must hold at least one latent frame, got {window}.')
+    if not 0 <= initial_frames < min(window, latent_frames):
+        raise ConfigError(
+            f'{initial_frames} given latent frames leave nothing to generate: a window holds '
+            f'{window} latent frames and the video {latent_frames}; give at most '
+            f'{min(window, latent_frames) - 1} latent frames (1 + {tau}*m pixel frames with '
+            f'm <= {min(window, latent_frames) - 2}).'
+        )
+    if latent_frames > window and not 1 <= overlap < window:
+        raise ConfigError(
+            f'overlap={overlap} latent frames: a long video needs 1 <= overlap < {window} (the '
+            'window length), so that every window re-encodes some frames and adds new ones.'
+        )
+
+    def pixel(latent_index: int) -> int:  # the last pixel frame of a latent frame
+        return tau * latent_index
+
+    windows = []
+    start, end = 0, min(window, latent_frames)
+    new_start = initial_frames
+    while True:
+        windows.append(
+            dict(
+                index=len(windows),
+                latent_start=start,
+                latent_end=end,
+                prefix_latent_frames=new_start - start,
+                new_latent_start=new_start,
+                pixel_start=pixel(start),
+                pixel_end=pixel(end - 1) + 1,
+                new_pixel_start=0 if new_start == 0 else pixel(new_start - 1) + 1,
+                num_frames=1 + tau * (end - start - 1),
+                prefix_pixel_range=None
+                if not windows
+                else [pixel(start), pixel(new_start - 1) + 1],
+            )
+        )
+        if end >= latent_frames:
+            return windows
+        start, new_start = end - overlap, end
+        end = min(start + window, latent_frames)
+
+
+def windows_report(
+    windows: list[dict], latent_frames: int, window: int, overlap: int, temporal_stride: int
+) -> dict:
+    """A JSON-able summary: the windows and where they join (pixel and latent frame indices)."""
+    return dict(
+        num_frames=1 + temporal_stride * (latent_frames - 1),
+        latent_frames=latent_frames,
+        window_latent_frames=window,
+        overlap=overlap if len(windows) > 1 else 0,
+        temporal_stride=temporal_stride,
+        num_windows=len(windows),
+        windows=[dict(w) for w in windows],
+        joins=dict(
+            pixel=[w['new_pixel_start'] for w in windows[1:]],
+            latent=[w['new_latent_start'] for w in windows[1:]],
+        ),
+    )
+
+
+@torch.no_grad()
+def sample_windows(
+    model,
+    num_frames: int,
+    batch_size: int,
+    data_samples=None,
+    condition=None,
+    prefix_latent: torch.Tensor | None = None,
+    overlap: int = 1,
+    window: int | None = None,
+    cfg_schedule: BaseCFGSchedule | None = None,
+    schedule_span: str = 'video',
+    generator: torch.Generator | None = None,
+    progress=None,
+    keep_windows: bool = False,
+    **sample_kwargs,
+) -> dict:
+    """Sample ``batch_size`` videos of ``num_frames`` pixel frames, by windows when needed.
+
+    Args:
+        model: a ``VideoAR`` (anything with ``sample``, ``encode``, ``tokenizer``,
+            ``latent_frames_of`` and ``latent_frames``).
+        num_frames: pixel frames ``1 + tau (T - 1)`` of the result (any length).
+        batch_size: ``B``.
+        data_samples / condition: what the model's conditioner reads, or an explicit
+            :class:`~videoar.models.conditioners.Condition` (the same for every window).
+        prefix_latent: ``(B, d, T0, h, w)`` continuous latents of given first frames.
+        overlap: latent frames re-encoded from the previous window.
+        window: latent frames per window (default: the model's trained ``latent_frames``).
+        cfg_schedule: the guidance schedule (default none).
+        schedule_span: ``'video'`` (the schedule spans the whole video) or ``'window'``.
+        generator: random numbers for every window.
+        progress: an object with ``update(n)`` (e.g. ``tqdm``), told the sampling steps done
+            after every window (steps of one video times ``batch_size``).
+        keep_windows: also return each window's own output (``window_outputs``).
+        sample_kwargs: ``temperature``, ``top_k``, ``top_p`` for :meth:`VideoAR.sample`.
+
+    Returns:
+        dict with ``video (B, 3, F, H, W)`` in ``[-1, 1]``, ``latent (B, d, T, h, w)`` (stitched,
+        see the module doc), ``report`` (:func:`windows_report`), ``num_sampling_steps``
+        and, with ``keep_windows``, ``window_outputs`` (list of ``dict(video, latent, labels,
+        prefix_latent)`` per window).
+    """
+    if schedule_span not in SCHEDULE_SPANS:
+        raise ConfigError(f'schedule_span must be one of {SCHEDULE_SPANS}, got {schedule_span!r}.')
+    tau = int(model.tokenizer.temporal_stride)
+    latent_frames = model.latent_frames_of(num_frames)
+    window = int(window or model.latent_frames)
+    initial = 0 if prefix_latent is None else int(prefix_latent.shape[2])
+    windows = plan_windows(latent_frames, window, overlap, initial, tau)
+    schedule = cfg_schedule if cfg_schedule is not None else ConstantCFG(1.0)
+
+    latents, outputs, steps = [], [], 0
+    stitched = None
+    for spec in windows:
+        if spec['index'] == 0:
+            prefix = prefix_latent
+        else:
+            lo, hi = spec['prefix_pixel_range']
+            prefix = model.encode(stitched[:, :, lo:hi])
+        if schedule_span == 'video':
+            window_schedule = WindowCFG(schedule, spec['latent_start'], latent_frames)
+        else:
+            window_schedule = schedule
+        out = model.sample(
+            data_samples,
+            batch_size=batch_size,
+            num_frames=spec['num_frames'],
+            cfg_schedule=window_schedule,
+            generator=generator,
+            condition=condition,
+            prefix_latent=prefix,
+            decode=True,
+            **sample_kwargs,
+        )
+        steps += int(out['num_sampling_steps'])
+        if progress is not None:
+            progress.update(int(out['num_sampling_steps']) * batch_size)
+        video = out['video']
+        if stitched is None:
+            stitched = video
+            latents.append(out['latent'])
+        else:  # drop the re-decoded overlap, append the new frames
+            drop = spec['new_pixel_start'] - spec['pixel_start']
+            stitched = torch.cat([stitched, video[:, :, drop:]], dim=2)
+            latents.append(out['latent'][:, :, spec['prefix_latent_frames'] :])
+        if keep_windows:
+            outputs.append(
+                dict(video=video, latent=out['latent'], labels=out['labels'], prefix_latent=prefix)
+            )
+    report = windows_report(windows, latent_frames, window, overlap, tau)
+    report['num_sampling_steps'] = steps
+    result = dict(
+        video=stitched,
+        latent=torch.cat(latents, dim=2),
+        report=report,
+        num_sampling_steps=steps,
+    )
+    if keep_windows:
+        result['window_outputs'] = outputs
+    return result
+
+
+def total_sampling_steps(
+    latent_frames: int, window: int, overlap: int, initial_frames: int, num_scales: int
+) -> int:
+    """Sampling steps (blocks) of one video: new latent frames of every window times ``K``."""
+    windows = plan_windows(latent_frames, window, overlap, initial_frames, 1)
+    return sum(w['latent_end'] - w['new_latent_start'] for w in windows) * num_scales
+
+
+def describe_schedule(schedule) -> dict | str:
+    """A JSON-able description of a CFG schedule object or config."""
+    if schedule is None:
+        return None
+    if isinstance(schedule, Mapping):
+        return dict(schedule)
+    if isinstance(schedule, WindowCFG):
+        return describe_schedule(schedule.base)
+    fields = {k: v for k, v in vars(schedule).items() if not k.startswith('_')}
+    if all(isinstance(v, (int, float, str, bool, type(None))) for v in fields.values()):
+        return dict(type=type(schedule).__name__, **fields)
+    return repr(schedule)
+
+
+__all__ = [
+    'SCHEDULE_SPANS',
+    'WindowCFG',
+    'describe_schedule',
+    'plan_windows',
+    'sample_windows',
+    'total_sampling_steps',
+    'windows_report',
+]

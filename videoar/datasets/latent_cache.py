@@ -1,0 +1,370 @@
+"""``LatentCacheDataset``: tokenizer latents of a dataset, computed once and stored on disk.
+
+The AR stages train on a frozen tokenizer's latents. Encoding every clip at every step costs
+more than the transformer step on small models, so the clips are encoded once (continuous
+latents *before* quantization, so cross-frame error correction can still re-quantize them with
+its own flips) and stored in ``cache_dir`` as ``latents_<fingerprint>.pt``.
+
+The fingerprint is a sha256 over: the tokenizer checkpoint file's sha256 (or, without a
+checkpoint, of the initial weights), the tokenizer config, the wrapped dataset's config, the
+clip shape ``(F, H, W)``, ``num_items`` and the storage dtype. A matching file is reused (the log
+says so); anything else is re-encoded into a new file. Random augmentations of the wrapped
+dataset are frozen at encoding time (one draw per clip).
+
+Items: ``dict(inputs=torch.zeros(0), data_samples=dict(label, caption, index, latent))`` with
+``latent`` float ``(d, T', h, w)``; the VideoAR model reads ``data_samples['latent']`` and skips
+encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import os.path as osp
+from collections.abc import Mapping
+
+import torch
+from mmengine.dist import barrier, get_rank
+from mmengine.logging import print_log
+from torch.utils.data import Dataset
+
+from videoar.registry import DATASETS, TOKENIZERS
+from videoar.utils import ConfigError, check_choice, check_known_keys, check_positive
+
+CACHE_VERSION = 1
+DEFAULT_CACHE_DIR = osp.join('work_dirs', 'latent_cache')
+
+
+def file_sha256(path: str, chunk_bytes: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk_bytes), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _state_sha256(module: torch.nn.Module) -> str:
+    digest = hashlib.sha256()
+    for key, value in module.state_dict().items():
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _plain(cfg):
+    """ConfigDicts / tuples -> JSON-able plain structures (for fingerprints and records)."""
+    if isinstance(cfg, Mapping):
+        return {str(k): _plain(v) for k, v in cfg.items()}
+    if isinstance(cfg, (list, tuple)):
+        return [_plain(v) for v in cfg]
+    if isinstance(cfg, (str, int, float, bool)) or cfg is None:
+        return cfg
+    return repr(cfg)
+
+
+def resolve_tokenizer_cfg(tokenizer, checkpoint: str | None) -> tuple[dict, str | None]:
+    """Normalise the accepted tokenizer forms to ``(TOKENIZERS config, checkpoint path)``.
+
+    * ``dict(config='configs/tokenizer/x.py', checkpoint=PATH)``: the tokenizer of that config's
+      ``model`` (a ``VideoTokenizer``);
+    * a ``TOKENIZERS`` config, e.g. ``dict(type='CausalVideoTokenizer', ...)``;
+    * a model config holding a ``tokenizer`` entry (``VideoTokenizer``, ``VideoAR``).
+
+    A ``checkpoint`` key inside the dict and the ``checkpoint`` argument are the same thing.
+    """
+    if not isinstance(tokenizer, Mapping):
+        raise ConfigError(
+            'LatentCacheDataset.tokenizer must be a dict: dict(config=..., checkpoint=...) or a '
+            f'tokenizer config dict(type=...); got {tokenizer!r}.'
+        )
+    cfg = dict(tokenizer)
+    inner_ckpt = cfg.pop('checkpoint', None)
+    if inner_ckpt is not None and checkpoint is not None and inner_ckpt != checkpoint:
+        raise ConfigError(
+            f'LatentCacheDataset: two tokenizer checkpoints given ({inner_ckpt!r} in tokenizer, '
+            f'{checkpoint!r} as checkpoint); give one.'
+        )
+    checkpoint = checkpoint if checkpoint is not None else inner_ckpt
+    if 'config' in cfg:
+        check_known_keys(cfg, ('config',), 'LatentCacheDataset.tokenizer')
+        from mmengine.config import Config
+
+        path = cfg['config']
+        if not osp.isfile(path):
+            raise ConfigError(f'LatentCacheDataset: tokenizer config {path!r} does not exist.')
+        model = Config.fromfile(path).get('model')
+        if model is None:
+            raise ConfigError(f'LatentCacheDataset: {path!r} has no model = dict(...).')
+        cfg = dict(model)
+    if 'type' not in cfg:
+        raise ConfigError(
+            'LatentCacheDataset.tokenizer needs a type (e.g. CausalVideoTokenizer) or '
+            f'config=PATH; got keys {sorted(cfg)}.'
+        )
+    registered = isinstance(cfg['type'], str) and cfg['type'] in TOKENIZERS.module_dict
+    if not registered and 'tokenizer' in cfg:
+        cfg = dict(cfg['tokenizer'])
+    return _plain(cfg), checkpoint
+
+
+def load_tokenizer_weights(tokenizer: torch.nn.Module, checkpoint: str) -> None:
+    """Load the ``tokenizer.`` weights of a ``VideoTokenizer`` checkpoint (or a bare state dict)
+    strictly into ``tokenizer``."""
+    from videoar.engine.compat import load_checkpoint_safe
+
+    ckpt = load_checkpoint_safe(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, Mapping) else ckpt
+    sub = {k[len('tokenizer.') :]: v for k, v in state.items() if k.startswith('tokenizer.')}
+    try:
+        tokenizer.load_state_dict(sub or state, strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(
+            f'{checkpoint!r}: the tokenizer weights do not fit the configured '
+            f'{type(tokenizer).__name__} (use the config it was trained with). {err}'
+        ) from err
+
+
+@DATASETS.register_module()
+class LatentCacheDataset(Dataset):
+    """A dataset's clips as frozen-tokenizer latents, encoded once and cached on disk.
+
+    Args:
+        dataset: config of the wrapped pixel dataset (``DATASETS``; items as in
+            ``docs/interfaces.md``). A built dataset also works, but then only its class name,
+            length and clip shape enter the fingerprint.
+        tokenizer: ``dict(config=PATH, checkpoint=PATH)``, or a ``TOKENIZERS`` config (or a
+            model config with a ``tokenizer`` entry) with ``checkpoint``.
+        checkpoint: the tokenizer checkpoint (a ``VideoTokenizer`` training checkpoint).
+        cache_dir: where the cache files live (default ``work_dirs/latent_cache``).
+        num_items: cache only the first ``num_items`` clips (default: all).
+        batch_size: clips per encoder forward.
+        device: encoding device (default: CUDA when available, else CPU).
+        dtype: storage dtype, ``'float32'`` (exact) or ``'bfloat16'``/``'float16'`` (half size).
+        rebuild: re-encode even when a matching cache exists.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        tokenizer,
+        checkpoint: str | None = None,
+        cache_dir: str | None = None,
+        num_items: int | None = None,
+        batch_size: int = 16,
+        device: str | None = None,
+        dtype: str = 'float32',
+        rebuild: bool = False,
+    ) -> None:
+        check_positive(batch_size, 'LatentCacheDataset batch_size')
+        check_choice(dtype, ('float32', 'bfloat16', 'float16'), 'LatentCacheDataset dtype')
+        self.tokenizer_cfg, self.checkpoint = resolve_tokenizer_cfg(tokenizer, checkpoint)
+        if self.checkpoint is not None and not osp.isfile(self.checkpoint):
+            raise ConfigError(
+                f'LatentCacheDataset: the tokenizer checkpoint {self.checkpoint!r} does not '
+                'exist; train the tokenizer first (python tools/train.py configs/tokenizer/...) '
+                'or set its path.'
+            )
+        self.dataset_cfg = dataset
+        self.dataset = DATASETS.build(dataset) if isinstance(dataset, Mapping) else dataset
+        total = len(self.dataset)
+        if num_items is not None:
+            check_positive(num_items, 'LatentCacheDataset num_items')
+            if num_items > total:
+                raise ConfigError(
+                    f'LatentCacheDataset num_items={num_items} exceeds the {total} clips of the '
+                    f'wrapped dataset; use at most {total} (or None for all).'
+                )
+        self.num_items = int(num_items or total)
+        self.cache_dir = cache_dir or DEFAULT_CACHE_DIR
+        self.batch_size = int(batch_size)
+        self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        self.dtype = dtype
+        self._tokenizer = None
+        self.fingerprint = self.compute_fingerprint()
+        self.cache_file = osp.join(self.cache_dir, f'latents_{self.fingerprint[:16]}.pt')
+        self.reused = False
+        self._load_or_build(rebuild)
+
+    # ---- fingerprint -----------------------------------------------------------------------
+    def _clip_shape(self) -> list[int]:
+        video = self.dataset[0]['inputs']
+        return list(video.shape[1:])
+
+    def build_tokenizer(self) -> torch.nn.Module:
+        if self._tokenizer is None:
+            tokenizer = TOKENIZERS.build(dict(self.tokenizer_cfg))
+            if self.checkpoint is not None:
+                load_tokenizer_weights(tokenizer, self.checkpoint)
+            self._tokenizer = tokenizer.eval().requires_grad_(False)
+        return self._tokenizer
+
+    def compute_fingerprint(self) -> str:
+        if self.checkpoint is not None:
+            weights = 'sha256:' + file_sha256(self.checkpoint)
+        else:
+            print_log(
+                'LatentCacheDataset: no tokenizer checkpoint given; caching the latents of an '
+                'untrained tokenizer.',
+                logger='current',
+            )
+            weights = 'init-sha256:' + _state_sha256(self.build_tokenizer())
+        if isinstance(self.dataset_cfg, Mapping):
+            dataset = _plain(self.dataset_cfg)
+        else:
+            dataset = dict(object=type(self.dataset).__name__, length=len(self.dataset))
+        record = dict(
+            version=CACHE_VERSION,
+            tokenizer=self.tokenizer_cfg,
+            tokenizer_weights=weights,
+            dataset=dataset,
+            clip_shape=self._clip_shape(),
+            num_items=self.num_items,
+            dtype=self.dtype,
+        )
+        self.fingerprint_record = record
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+    # ---- cache -----------------------------------------------------------------------------
+    def _read(self) -> dict | None:
+        if not osp.isfile(self.cache_file):
+            return None
+        data = torch.load(self.cache_file, map_location='cpu', weights_only=True)
+        if data.get('fingerprint') != self.fingerprint:
+            return None
+        return data
+
+    def _load_or_build(self, rebuild: bool) -> None:
+        data = None
+        if get_rank() == 0:
+            data = None if rebuild else self._read()
+            if data is not None:
+                self.reused = True
+                print_log(
+                    f'LatentCacheDataset: reusing {self.cache_file} ({self.num_items} clips; the '
+                    'fingerprint of tokenizer checkpoint and clip settings matches)',
+                    logger='current',
+                )
+            else:
+                data = self._encode_all()
+                os.makedirs(self.cache_dir, exist_ok=True)
+                tmp = f'{self.cache_file}.tmp{os.getpid()}'
+                torch.save(data, tmp)
+                os.replace(tmp, self.cache_file)
+                print_log(f'LatentCacheDataset: wrote {self.cache_file}', logger='current')
+        barrier()
+        if data is None:
+            data = self._read()
+            if data is None:
+                raise RuntimeError(f'LatentCacheDataset: {self.cache_file} was not written.')
+            self.reused = True
+        self.latents = data['latents']
+        self.labels = data['labels']
+        self.captions = list(data['captions'])
+        self.indices = data['indices']
+        self._tokenizer = None  # free the encoder
+
+    @torch.no_grad()
+    def _encode_all(self) -> dict:
+        from mmengine.utils import ProgressBar
+
+        tokenizer = self.build_tokenizer().to(self.device)
+        print_log(
+            f'LatentCacheDataset: encoding {self.num_items} clips with the frozen tokenizer into '
+            f'{self.cache_file}',
+            logger='current',
+        )
+        bar = ProgressBar(self.num_items)
+        latents, labels, captions, indices = [], [], [], []
+        for start in range(0, self.num_items, self.batch_size):
+            items = [
+                self.dataset[i] for i in range(start, min(start + self.batch_size, self.num_items))
+            ]
+            video = torch.stack([item['inputs'] for item in items]).to(self.device)
+            latents.append(tokenizer.encode(video).float().cpu().to(getattr(torch, self.dtype)))
+            for offset, item in enumerate(items):
+                meta = item.get('data_samples') or {}
+                labels.append(int(meta.get('label', -1)))
+                captions.append(str(meta.get('caption', '')))
+                indices.append(int(meta.get('index', start + offset)))
+            bar.update(len(items))
+        print()
+        return dict(
+            fingerprint=self.fingerprint,
+            record=json.dumps(self.fingerprint_record, sort_keys=True),
+            latents=torch.cat(latents),
+            labels=torch.tensor(labels, dtype=torch.long),
+            captions=captions,
+            indices=torch.tensor(indices, dtype=torch.long),
+        )
+
+    # ---- dataset ---------------------------------------------------------------------------
+    @property
+    def metainfo(self) -> dict:
+        meta = dict(getattr(self.dataset, 'metainfo', None) or {})
+        meta.update(
+            latent_shape=tuple(self.latents.shape[1:]),
+            latent_cache=self.cache_file,
+            fingerprint=self.fingerprint,
+        )
+        return meta
+
+    def __len__(self) -> int:
+        return len(self.latents)
+
+    def __getitem__(self, index: int) -> dict:
+        return dict(
+            inputs=torch.zeros(0),
+            data_samples=dict(
+                label=int(self.labels[index]),
+                caption=self.captions[index],
+                index=int(self.indices[index]),
+                latent=self.latents[index].float(),
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f'LatentCacheDataset({len(self)} clips of {type(self.dataset).__name__}, latent '
+            f'{tuple(self.latents.shape[1:])}, cache {self.cache_file})'
+        )
+
+
+def benchmark_latent_cache(quick: bool = True) -> dict:
+    """Per training batch: encoding pixels with the tiny tokenizer vs reading cached latents.
+
+    MovingDigits 17 x 32 x 32 clips, batch 8, the tokenizer of ``configs/_base_/models/
+    videoar_tiny.py`` (random init; speed does not depend on the weights). Milliseconds.
+    """
+    import tempfile
+
+    from videoar.utils.timing import time_call
+
+    tokenizer = dict(
+        type='CausalVideoTokenizer', latent_dim=16, spatial_stride=8, temporal_stride=4,
+        base_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
+    )  # fmt: skip
+    batch, repeat = 8, (2 if quick else 5)
+    pixels = dict(type='MovingDigits', split='train', length=batch, num_frames=17)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = LatentCacheDataset(pixels, tokenizer, cache_dir=tmp, batch_size=batch)
+        encoder = TOKENIZERS.build(tokenizer).eval()
+        dataset = cache.dataset
+        collate = torch.utils.data.default_collate
+
+        def from_pixels():
+            videos = collate([dataset[i] for i in range(batch)])['inputs']
+            with torch.no_grad():
+                encoder.encode(videos)
+
+        def from_cache():
+            collate([cache[i] for i in range(batch)])
+
+        encode = time_call(from_pixels, repeat=repeat)['min_s']
+        cached = time_call(from_cache, repeat=repeat)['min_s']
+    return dict(
+        encode_batch_ms=round(encode * 1e3, 2),
+        cached_batch_ms=round(cached * 1e3, 3),
+        speedup=round(encode / cached, 1),
+        batch_size=batch,
+    )

@@ -1,0 +1,407 @@
+"""A small 3D-conv video classifier of the embedded MovingDigits dataset (the demo's judge).
+
+It answers "do the generated videos show the digit they were conditioned on?" (class accuracy)
+and gives features for a Fréchet classifier distance (FCD) between generated and real clips.
+It is trained once, on CPU in well under a minute, on the real MovingDigits *training* split and
+cached under ``<$VIDEOAR_CACHE_DIR or ~/.cache/videoar>/moving_digits_classifier/``, keyed by
+every setting that changes the weights (clip size, digits, seed, schedule, architecture version).
+
+Architecture (fully convolutional, so any ``F`` works)::
+
+    (B, 3, F, H, W) -> every ``frame_step``-th frame, resized to ``input_size`` (default 16: the
+      digits are upscaled 8x8 sprites of half the canvas side, so 16 px loses nothing)
+      -> [Conv3d 3x3x3 -> BN -> ReLU] x 4 with spatial (and one temporal) pooling
+      -> global average pool over (T, H, W) -> Linear -> ReLU = features (B, feature_dim)
+      -> Linear = class logits (B, 10)
+
+Training adds mild noise and blur augmentation so that imperfect (generated) digits are still
+judged by their shape rather than by their sharpness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import os.path as osp
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from videoar.registry import FEATURE_EXTRACTORS
+from videoar.utils.validation import ConfigError, check_positive
+
+from .i3d_weights import default_cache_root, state_dict_sha256
+
+#: bump when the architecture or the training recipe changes (part of the cache key)
+ARCH_VERSION = 1
+NUM_CLASSES = 10
+
+
+def _conv_block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv3d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm3d(cout), nn.ReLU(inplace=True)
+    )
+
+
+@FEATURE_EXTRACTORS.register_module()
+class MovingDigitsClassifier(nn.Module):
+    """Video classifier of MovingDigits; ``forward`` gives features, ``logits`` the classes.
+
+    Args:
+        num_frames, img_size: the clip settings it is trained at (frames ``F``, side ``S``).
+            Any input size works (frames are resized to ``input_size``; any ``F >= 1``).
+        input_size: the side frames are resized to before the network (bilinear).
+        frame_step: every ``frame_step``-th frame is used (the first one included).
+        num_digits: digits per training clip (1 or 2; the label is the first digit's class).
+        width: channels of the first block (doubling twice).
+        feature_dim: size of the penultimate (feature) layer.
+        pretrained: load trained weights: ``weights`` if given, else the cached classifier for
+            these settings, trained on first use (``get_or_train_moving_digits_classifier``).
+            ``False`` gives a randomly initialised network (for training).
+        weights: a state-dict file (loaded with ``weights_only=True``).
+        cache_dir: cache directory (default ``<cache root>/moving_digits_classifier``).
+        seed: dataset and initialisation seed of the training run.
+    """
+
+    def __init__(
+        self,
+        num_frames: int = 17,
+        img_size: int = 32,
+        num_digits: int = 1,
+        input_size: int = 16,
+        frame_step: int = 2,
+        width: int = 16,
+        feature_dim: int = 64,
+        pretrained: bool = True,
+        weights: str | None = None,
+        cache_dir: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        for value, name in (
+            (num_frames, 'num_frames'), (img_size, 'img_size'), (width, 'width'),
+            (feature_dim, 'feature_dim'), (frame_step, 'frame_step'),
+        ):  # fmt: skip
+            check_positive(value, f'MovingDigitsClassifier {name}')
+        if input_size < 8:
+            raise ConfigError(f'MovingDigitsClassifier input_size must be >= 8, got {input_size}.')
+        if num_digits not in (1, 2):
+            raise ConfigError(f'MovingDigitsClassifier num_digits must be 1 or 2, got {num_digits}.')
+        self.num_frames = num_frames
+        self.img_size = img_size
+        self.num_digits = num_digits
+        self.input_size = input_size
+        self.frame_step = frame_step
+        self.width = width
+        self.feature_dim = feature_dim
+        self.seed = seed
+        self.block1 = _conv_block(3, width)
+        self.block2 = _conv_block(width, 2 * width)
+        self.block3 = _conv_block(2 * width, 4 * width)
+        self.block4 = _conv_block(4 * width, 4 * width)
+        self.fc = nn.Linear(4 * width, feature_dim)
+        self.head = nn.Linear(feature_dim, NUM_CLASSES)
+        self.meta: dict = {}
+        self.weights_sha256 = 'random-init'
+        if pretrained:
+            if weights is not None:
+                state = torch.load(weights, map_location='cpu', weights_only=True)
+                self.load_state_dict(state)
+                self.weights_sha256 = state_dict_sha256(self.state_dict())
+                self.meta = dict(weights=osp.abspath(weights))
+            else:
+                trained = get_or_train_moving_digits_classifier(
+                    cache_dir=cache_dir,
+                    num_frames=num_frames,
+                    img_size=img_size,
+                    num_digits=num_digits,
+                    input_size=input_size,
+                    frame_step=frame_step,
+                    width=width,
+                    feature_dim=feature_dim,
+                    seed=seed,
+                )
+                self.load_state_dict(trained.state_dict())
+                self.weights_sha256 = trained.weights_sha256
+                self.meta = dict(trained.meta)
+            self.eval()
+
+    def settings(self) -> dict:
+        return dict(
+            num_frames=self.num_frames,
+            img_size=self.img_size,
+            num_digits=self.num_digits,
+            input_size=self.input_size,
+            frame_step=self.frame_step,
+            width=self.width,
+            feature_dim=self.feature_dim,
+            seed=self.seed,
+        )
+
+    def preprocess(self, video: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, F, H, W)`` in ``[-1, 1]`` -> clamped, every ``frame_step``-th frame, resized
+        to ``input_size`` (bilinear, antialiased when shrinking): ``(B, 3, ceil(F / step), s, s)``."""
+        if video.dim() != 5 or video.shape[1] != 3:
+            raise ValueError(
+                f'MovingDigitsClassifier input must be (B, 3, F, H, W) in [-1, 1], got {tuple(video.shape)}.'
+            )
+        video = video[:, :, :: self.frame_step].float().clamp(-1.0, 1.0)
+        b, c, f, h, w = video.shape
+        size = self.input_size
+        if (h, w) != (size, size):
+            frames = video.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w)
+            frames = F.interpolate(
+                frames, size=(size, size), mode='bilinear', align_corners=False,
+                antialias=min(h, w) > size,
+            )  # fmt: skip
+            video = frames.reshape(b, f, c, size, size).permute(0, 2, 1, 3, 4)
+        return video
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        """Penultimate features ``(B, feature_dim)`` of ``video (B, 3, F, H, W)`` in ``[-1, 1]``."""
+        return self.embed(self.preprocess(video))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Features ``(B, feature_dim)`` of an already preprocessed clip ``(B, 3, F', s, s)``."""
+        x = self.block1(x)
+        x = F.max_pool3d(x, (1, 2, 2))  # S/2
+        x = self.block2(x)
+        x = F.max_pool3d(x, (2, 2, 2), ceil_mode=True)  # T/2, S/4
+        x = self.block3(x)
+        x = F.max_pool3d(x, (1, 2, 2))  # S/8
+        x = self.block4(x)
+        x = x.mean(dim=(2, 3, 4))
+        return F.relu(self.fc(x))
+
+    def logits(self, video: torch.Tensor) -> torch.Tensor:
+        """Class logits ``(B, 10)``."""
+        return self.head(self(video))
+
+    def classify(self, video: torch.Tensor) -> torch.Tensor:
+        """Predicted classes ``(B,)`` (int64), without gradients."""
+        with torch.no_grad():
+            return self.logits(video).argmax(dim=1)
+
+    def fingerprint(self) -> dict:
+        return dict(
+            name='MovingDigitsClassifier',
+            weights_sha256=self.weights_sha256,
+            feature=f'penultimate layer ({self.feature_dim})',
+            num_frames=self.num_frames,
+            resolution=self.img_size,
+            input_size=self.input_size,
+            frame_step=self.frame_step,
+            num_digits=self.num_digits,
+            arch_version=ARCH_VERSION,
+            val_accuracy=self.meta.get('val_accuracy'),
+        )
+
+
+# ---- training and cache ---------------------------------------------------------------------------
+def _augment(
+    video: torch.Tensor, generator: torch.Generator, noise: float = 0.15, blur_prob: float = 0.2
+) -> torch.Tensor:
+    """Mild noise / blur / contrast changes per clip, on preprocessed ``(B, 3, F', s, s)``."""
+    b = video.shape[0]
+    u = torch.rand(b, 3, generator=generator)
+    kernel = torch.tensor([0.25, 0.5, 0.25])
+    kernel = (kernel[:, None] * kernel[None, :]).expand(3, 1, 1, 3, 3).contiguous()
+    blurred = F.conv3d(F.pad(video, (1, 1, 1, 1, 0, 0), mode='replicate'), kernel, groups=3)
+    use_blur = (u[:, 0] < blur_prob).view(b, 1, 1, 1, 1)
+    video = torch.where(use_blur, blurred, video)
+    sigma = (u[:, 1] * 2 * noise * (u[:, 1] < 0.5)).view(b, 1, 1, 1, 1)
+    video = video + sigma * torch.randn(video.shape, generator=generator)
+    gain = (0.7 + 0.3 * u[:, 2]).view(b, 1, 1, 1, 1)
+    return ((video + 1.0) * gain - 1.0).clamp(-1.0, 1.0)
+
+
+def _dataset(split, num_frames, img_size, num_digits, seed, length):
+    from videoar.datasets import MovingDigits
+
+    return MovingDigits(
+        split=split,
+        length=length,
+        num_frames=num_frames,
+        height=img_size,
+        width=img_size,
+        num_digits=num_digits,
+        seed=seed,
+    )
+
+
+def _batch(dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:
+    items = [dataset[int(i)] for i in indices]
+    videos = torch.stack([it['inputs'] for it in items])
+    labels = torch.tensor([it['data_samples']['label'] for it in items], dtype=torch.long)
+    return videos, labels
+
+
+@torch.no_grad()
+def evaluate_classifier(
+    model: MovingDigitsClassifier, dataset, batch_size: int = 64, device='cpu'
+) -> float:
+    """Accuracy of ``model`` on every item of ``dataset`` (in order)."""
+    model.eval()
+    correct = 0
+    for start in range(0, len(dataset), batch_size):
+        videos, labels = _batch(dataset, range(start, min(start + batch_size, len(dataset))))
+        correct += int((model.classify(videos.to(device)).cpu() == labels).sum())
+    return correct / len(dataset)
+
+
+def train_moving_digits_classifier(
+    num_frames: int = 17,
+    img_size: int = 32,
+    num_digits: int = 1,
+    input_size: int = 16,
+    frame_step: int = 2,
+    width: int = 16,
+    feature_dim: int = 64,
+    seed: int = 0,
+    iters: int = 300,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    noise: float = 0.15,
+    blur_prob: float = 0.2,
+    val_length: int = 256,
+    device: str = 'cpu',
+    log=None,
+) -> MovingDigitsClassifier:
+    """Train a classifier on the MovingDigits train split (deterministic given the settings).
+
+    Returns the model in eval mode; ``model.meta`` holds ``val_accuracy`` (on ``val_length``
+    clips of the disjoint val split), ``train_seconds`` and the settings.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    torch_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)  # deterministic init; the global RNG is restored below
+    model = MovingDigitsClassifier(
+        num_frames, img_size, num_digits, input_size, frame_step, width, feature_dim,
+        pretrained=False, seed=seed,
+    ).to(device)  # fmt: skip
+    torch.random.set_rng_state(torch_state)
+    train = _dataset('train', num_frames, img_size, num_digits, seed, iters * batch_size)
+    val = _dataset('val', num_frames, img_size, num_digits, seed, val_length)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=iters, pct_start=0.15
+    )
+    order = torch.randperm(len(train), generator=generator)
+    start_time = time.perf_counter()
+    model.train()
+    for it in range(iters):
+        videos, labels = _batch(train, order[it * batch_size : (it + 1) * batch_size])
+        clips = _augment(model.preprocess(videos), generator, noise, blur_prob).to(device)
+        loss = F.cross_entropy(model.head(model.embed(clips)), labels.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        if log is not None and (it + 1) % 50 == 0:
+            log(f'[MovingDigitsClassifier] iter {it + 1}/{iters} loss {loss.item():.4f}')
+    train_seconds = time.perf_counter() - start_time
+    model.eval()
+    accuracy = evaluate_classifier(model, val, device=device)
+    model.weights_sha256 = state_dict_sha256(model.state_dict())
+    model.meta = dict(
+        val_accuracy=accuracy,
+        val_length=val_length,
+        train_seconds=train_seconds,
+        iters=iters,
+        batch_size=batch_size,
+        lr=lr,
+        arch_version=ARCH_VERSION,
+        **model.settings(),
+    )
+    return model.cpu()
+
+
+def classifier_cache_key(**settings) -> str:
+    """A short hash of every setting that changes the trained weights."""
+    blob = json.dumps(dict(settings, arch_version=ARCH_VERSION), sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def get_or_train_moving_digits_classifier(
+    cache_dir: str | None = None,
+    num_frames: int = 17,
+    img_size: int = 32,
+    num_digits: int = 1,
+    input_size: int = 16,
+    frame_step: int = 2,
+    width: int = 16,
+    feature_dim: int = 64,
+    seed: int = 0,
+    iters: int = 300,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    device: str = 'cpu',
+    verbose: bool = True,
+) -> MovingDigitsClassifier:
+    """The cached classifier for these settings; trained (once) and cached if absent.
+
+    Files: ``<cache_dir>/<key>.pt`` (state dict, loaded with ``weights_only=True``) and
+    ``<key>.json`` (settings, val accuracy, training time). ``cache_dir`` defaults to
+    ``<$VIDEOAR_CACHE_DIR or ~/.cache/videoar>/moving_digits_classifier``.
+    """
+    settings = dict(
+        num_frames=num_frames, img_size=img_size, num_digits=num_digits, input_size=input_size,
+        frame_step=frame_step, width=width, feature_dim=feature_dim, seed=seed, iters=iters,
+        batch_size=batch_size, lr=lr,
+    )  # fmt: skip
+    cache_dir = osp.expanduser(cache_dir or osp.join(default_cache_root(), 'moving_digits_classifier'))
+    key = classifier_cache_key(**settings)
+    weights_path = osp.join(cache_dir, f'{key}.pt')
+    meta_path = osp.join(cache_dir, f'{key}.json')
+    if osp.isfile(weights_path) and osp.isfile(meta_path):
+        model = MovingDigitsClassifier(
+            num_frames, img_size, num_digits, input_size, frame_step, width, feature_dim,
+            pretrained=False, seed=seed,
+        )  # fmt: skip
+        model.load_state_dict(torch.load(weights_path, map_location='cpu', weights_only=True))
+        with open(meta_path) as f:
+            model.meta = json.load(f)
+        model.weights_sha256 = state_dict_sha256(model.state_dict())
+        if model.meta.get('weights_sha256') not in (None, model.weights_sha256):
+            raise ValueError(f'cached classifier {weights_path} does not match its metadata; delete it.')
+        return model.eval()
+
+    log = None
+    if verbose:
+        from mmengine.logging import print_log
+
+        def log(msg):
+            print_log(msg, logger='current', level=logging.INFO)
+
+        log(
+            f'[MovingDigitsClassifier] training once for {num_frames}x{img_size}x{img_size} '
+            f'({iters} iterations on CPU); cached at {weights_path}'
+        )
+    model = train_moving_digits_classifier(**settings, device=device, log=log)
+    model.meta['weights_sha256'] = model.weights_sha256
+    os.makedirs(cache_dir, exist_ok=True)
+    pid = os.getpid()
+    torch.save(model.state_dict(), f'{weights_path}.{pid}.tmp')
+    os.replace(f'{weights_path}.{pid}.tmp', weights_path)
+    with open(f'{meta_path}.{pid}.tmp', 'w') as f:
+        json.dump(model.meta, f, indent=2)
+    os.replace(f'{meta_path}.{pid}.tmp', meta_path)
+    if log is not None:
+        log(
+            f"[MovingDigitsClassifier] val accuracy {model.meta['val_accuracy']:.3f} after "
+            f"{model.meta['train_seconds']:.1f} s"
+        )
+    return model
+
+
+__all__ = [
+    'MovingDigitsClassifier',
+    'get_or_train_moving_digits_classifier',
+    'train_moving_digits_classifier',
+    'evaluate_classifier',
+    'classifier_cache_key',
+]

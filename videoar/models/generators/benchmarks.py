@@ -1,0 +1,107 @@
+"""Speed of the tiny VideoAR model (``configs/_base_/models/videoar_tiny.py``, random init).
+
+``BENCHMARKS[name](quick) -> dict`` of measured numbers; ``quick=True`` uses fewer repeats and
+a smaller batch. Times are medians (and minima) after one warm-up call; the thread count is set
+by the caller (``tools/benchmark.py --threads``).
+
+* ``videoar_tiny_sampling``: sampling steps per video (= latent frames x scales) and seconds per
+  video, with batched CFG (``cfg_scale=3``), at batch 1 and batch 8, with and without decoding
+  by the (random-init, same-size) tokenizer.
+* ``videoar_tiny_train_step``: one AR training step (loss + backward, no optimizer) on cached
+  latents, and the tokenizer encode that a latent cache saves.
+"""
+
+from __future__ import annotations
+
+import os.path as osp
+import statistics
+import time
+
+import torch
+
+CONFIG = 'configs/_base_/models/videoar_tiny.py'
+
+
+def _config_path() -> str:
+    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    path = osp.join(root, CONFIG)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{CONFIG} not found next to the package (looked at {path}).')
+    return path
+
+
+def _times(fn, repeats: int) -> list[float]:
+    """Wall times of ``fn()`` in seconds after one warm-up call."""
+    fn()
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _tiny_model():
+    from videoar.apis import init_model
+
+    torch.manual_seed(0)
+    return init_model(_config_path())
+
+
+def bench_sampling(quick: bool = False) -> dict:
+    """Sampling steps and seconds per video of the tiny model (CFG batched, KV cache)."""
+    model = _tiny_model().eval()
+    repeats = 2 if quick else 5
+    big_batch = 4 if quick else 8
+    result = {
+        'num_frames': model.num_frames,
+        'latent_frames': model.latent_frames,
+        'num_scales': model.num_scales,
+        'num_sampling_steps': model.num_sampling_steps,
+        'trainable_params': sum(p.numel() for p in model.parameters() if p.requires_grad),
+    }
+    for batch in (1, big_batch):
+        meta = {'label': torch.arange(batch) % 10}
+
+        def run(decode: bool, batch=batch, meta=meta):
+            return model.sample(meta, batch_size=batch, cfg_scale=3.0, seed=0, decode=decode)
+
+        tokens_only = _times(lambda: run(False), repeats)
+        with_decode = _times(lambda: run(True), repeats)
+        result[f'b{batch}_s_per_video_tokens'] = statistics.median(tokens_only) / batch
+        result[f'b{batch}_s_per_video_tokens_min'] = min(tokens_only) / batch
+        result[f'b{batch}_s_per_video_with_decode'] = statistics.median(with_decode) / batch
+        result[f'b{batch}_ms_per_step'] = (
+            1000 * statistics.median(tokens_only) / (model.num_sampling_steps)
+        )
+    return result
+
+
+def bench_train_step(quick: bool = False) -> dict:
+    """One training step of the tiny model on cached latents, and the encode it saves."""
+    model = _tiny_model().train()
+    batch = 4 if quick else 8
+    repeats = 2 if quick else 5
+    video = torch.rand(batch, 3, model.num_frames, *model.resolution) * 2 - 1
+    latent = model.encode(video)
+    meta = {'label': torch.arange(batch) % 10, 'latent': latent}
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        model(None, meta, mode='loss')['loss'].backward()
+
+    step_times = _times(step, repeats)
+    encode_times = _times(lambda: model.encode(video), repeats)
+    return {
+        'batch': batch,
+        'ar_step_ms': 1000 * statistics.median(step_times),
+        'ar_step_ms_min': 1000 * min(step_times),
+        'encode_ms': 1000 * statistics.median(encode_times),
+        'tokens_per_step': batch * model.layout(model.latent_frames).video_len,
+    }
+
+
+BENCHMARKS = {
+    'videoar_tiny_sampling': bench_sampling,
+    'videoar_tiny_train_step': bench_train_step,
+}
