@@ -15,11 +15,6 @@ _base_ = [
     './_base_/default_runtime.py',
 ]
 
-custom_imports = dict(
-    imports=['videoar.models.conditioners.text', 'videoar.models.sampling.video_cfg_schedules'],
-    allow_failed_imports=False,
-)
-
 model = dict(
     conditioner=dict(
         _delete_=True,

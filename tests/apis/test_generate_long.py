@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-import videoar.models.sampling.video_cfg_schedules  # noqa: F401
 from videoar.apis.generate import generate
 from videoar.apis.long_video import WindowCFG, plan_windows, sample_windows
 from videoar.models.sampling.video_cfg_schedules import TemporalSpatialCFG

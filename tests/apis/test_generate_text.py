@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
-import videoar.models.conditioners.text  # noqa: F401  (registers the text conditioners)
-from videoar.apis.generate import GenerationError, generate
+from videoar.apis import GenerationError, generate
 from videoar.datasets import MovingDigits
 from videoar.registry import MODELS
 

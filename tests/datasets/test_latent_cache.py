@@ -122,3 +122,21 @@ def test_tokenizer_from_a_model_config_and_errors(tmp_path):
         )
     with pytest.raises(ConfigError, match='num_items=7 exceeds the 6 clips'):
         LatentCacheDataset(dataset=DATASET, tokenizer=TOKENIZER, checkpoint=str(ckpt), num_items=7)
+
+
+def test_num_latent_frames_serves_the_latents_of_the_shorter_clip(tmp_path):
+    """Causality makes the first latent frames of a long clip those of its first pixel frames."""
+    from videoar.datasets import MovingDigits
+
+    tokenizer = _save_tokenizer(tmp_path / 'tok.pth', seed=3)
+    long_clips = dict(DATASET, num_frames=9)
+    cut = LatentCacheDataset(dataset=long_clips, tokenizer=TOKENIZER, checkpoint=str(tmp_path / 'tok.pth'),
+                             cache_dir=str(tmp_path), num_latent_frames=2)  # fmt: skip
+    short = MovingDigits(**{k: v for k, v in DATASET.items() if k != 'type'})  # 5 frames
+    with torch.no_grad():
+        direct = tokenizer.encode(short[1]['inputs'][None])[0]  # tau 2: 5 frames -> 3 latents
+    assert cut[1]['data_samples']['latent'].shape == (4, 2, 4, 4)
+    torch.testing.assert_close(cut[1]['data_samples']['latent'], direct[:, :2], atol=1e-5, rtol=1e-4)
+    with pytest.raises(ConfigError, match='num_latent_frames=9 exceeds'):
+        LatentCacheDataset(dataset=long_clips, tokenizer=TOKENIZER, checkpoint=str(tmp_path / 'tok.pth'),
+                           cache_dir=str(tmp_path), num_latent_frames=9)  # fmt: skip

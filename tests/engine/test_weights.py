@@ -141,3 +141,21 @@ def test_learned_positional_table_resizes_through_its_own_loader():
         dst.frame_pos[2], src.frame_pos[1]
     )
     assert 'overlapping' not in report.adapted['pe.scale_pos']
+
+
+def test_resolve_checkpoint_accepts_file_dir_and_names_the_command(tmp_path):
+    from videoar.engine.weights import CheckpointNotFoundError, resolve_checkpoint
+
+    ckpt = tmp_path / 'run' / 'iter_5.pth'
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b'x')
+    (tmp_path / 'run' / 'last_checkpoint').write_text(str(ckpt))
+    assert resolve_checkpoint(str(ckpt)) == str(ckpt)
+    assert resolve_checkpoint(str(tmp_path / 'run')) == str(ckpt)
+    assert resolve_checkpoint(dict(work_dir=str(tmp_path / 'run'))) == str(ckpt)
+    assert resolve_checkpoint(None) is None
+    cmd = 'python tools/train.py configs/tokenizer/x.py'
+    import pytest
+
+    with pytest.raises(CheckpointNotFoundError, match='configs/tokenizer/x.py'):
+        resolve_checkpoint(dict(work_dir=str(tmp_path / 'missing'), command=cmd))

@@ -7,7 +7,7 @@ import pytest
 
 # A stand-in for the ``vbench`` package, to test the subprocess delegation without it.
 
-FAKE_PACKAGE = '''
+FAKE_PACKAGE = """
 import json, os
 
 
@@ -30,7 +30,7 @@ class VBench:
                     cache=os.environ.get('VBENCH_CACHE_DIR'), full_info=self.full_info)
         with open(os.path.join(self.output_path, 'call.json'), 'w') as f:
             json.dump(call, f)
-'''
+"""
 
 
 def make_fake_vbench(root) -> dict:
@@ -40,7 +40,6 @@ def make_fake_vbench(root) -> dict:
     with open(os.path.join(pkg, '__init__.py'), 'w') as f:
         f.write(FAKE_PACKAGE)
     return dict(PYTHONPATH=str(root))
-
 
 
 @pytest.fixture

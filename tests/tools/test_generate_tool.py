@@ -33,7 +33,6 @@ TEXT_CONFIG = CLASS_CONFIG.replace(
     "dict(type='ClassConditioner', num_classes=10)",
     "dict(type='CharTextConditioner', max_length=28, width=32, depth=1, num_heads=2)",
 )
-TEXT_CONFIG = "custom_imports = dict(imports=['videoar.models.conditioners.text'])\n" + TEXT_CONFIG
 
 
 @pytest.fixture(autouse=True)
@@ -143,9 +142,10 @@ def test_generate_tool_refuses_bad_requests_before_any_work(
 ):
     tool = _load_tool(repo_root)
     config, ckpt = _write_tiny(tmp_path, 'tiny_class', CLASS_CONFIG)
-    import videoar.apis.long_video as long_video
+    import videoar.apis.generate  # noqa: F401
 
-    monkeypatch.setattr(long_video, 'sample_windows', lambda *a, **k: pytest.fail('sampled'))
+    generate_module = sys.modules['videoar.apis.generate']  # the module, not the function
+    monkeypatch.setattr(generate_module, 'sample_windows', lambda *a, **k: pytest.fail('sampled'))
     out = tmp_path / 'never'
     with pytest.raises(SystemExit) as exit_info:
         tool.main([config, ckpt, '--out', str(out), '--no-progress'] + extra)
@@ -167,3 +167,14 @@ def test_generate_tool_refuses_an_empty_prompt_and_an_unreadable_video(tmp_path,
         tool.main([config, ckpt, '--prompts', 'digit 3', '--init-video', str(broken)])
     err = capsys.readouterr().err
     assert 'broken.mp4' in err and 'not a readable video container' in err
+
+
+def test_generate_tool_refuses_a_checkpoint_of_another_config(tmp_path, repo_root, capsys):
+    tool = _load_tool(repo_root)
+    _, class_ckpt = _write_tiny(tmp_path, 'tiny_class', CLASS_CONFIG)
+    text_config, _ = _write_tiny(tmp_path, 'tiny_text', TEXT_CONFIG)
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main([text_config, class_ckpt, '--prompts', 'digit 3', '--no-progress'])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert 'tiny_class.pth' in err and 'does not match the config' in err

@@ -19,8 +19,8 @@ Modes (one call can combine them):
   or neither; ``num_samples`` videos per class / prompt (or in total when unconditional).
 * **continuation / image-to-video**: ``init_video`` (a file read with PyAV, or a tensor
   ``(3, F, H, W)`` / ``(N, 3, F, H, W)`` in ``[-1, 1]``) or ``init_image`` (an image file or a
-  tensor ``(3, H, W)``). Frames are resized (shorter side, antialiased bilinear) and center-cropped to the
-  model resolution; the first ``init_frames = 1 + tau * m`` of them (default: as many as fit while
+  tensor ``(3, H, W)``). Frames are resized (shorter side, antialiased bilinear) and
+  center-cropped to the model resolution; the first ``init_frames = 1 + tau * m`` of them (default: as many as fit while
   leaving at least one latent frame to generate in the first window) are encoded with the causal
   tokenizer and become the given prefix; sampling continues at the next latent frame. The output's
   first ``init_frames`` frames are the tokenizer's reconstruction of the given frames.
@@ -62,12 +62,6 @@ class GenerationError(ValueError):
 # ----------------------------------------------------------------------------------------------
 
 
-def _ensure_components_registered() -> None:
-    """Import the generation components (schedules, text conditioners) into their registries."""
-    import videoar.models.conditioners.text  # noqa: F401
-    import videoar.models.sampling.video_cfg_schedules  # noqa: F401
-
-
 def load_config(model_or_config, cfg_options: dict | None = None) -> Config | None:
     """The config of a model object (``model.cfg``), a config path, a ``Config`` or a dict."""
     if isinstance(model_or_config, nn.Module):
@@ -97,7 +91,6 @@ def conditioner_kind(conditioner_or_cfg) -> str | None:
     """``'class'``, ``'text'`` or ``None`` (unknown) for a conditioner object, class or config."""
     from videoar.models.conditioners import ClassConditioner
 
-    _ensure_components_registered()
     target = conditioner_or_cfg
     if isinstance(target, Mapping):
         name = target.get('type')
@@ -365,7 +358,6 @@ def build_cfg_schedule(
     """
     from videoar.models.sampling import BaseCFGSchedule, ConstantCFG
 
-    _ensure_components_registered()
     if cfg_schedule is not None and cfg_scale is not None:
         raise GenerationError(
             'give cfg_schedule or cfg_scale, not both (a constant scale is '
@@ -498,7 +490,6 @@ def generate(
         pixel and latent frames), ``init`` (the given frames after resizing, or None),
         ``settings`` (every setting, JSON-able), ``seconds`` and ``seconds_per_video``.
     """
-    _ensure_components_registered()
     # ---- 1. arguments that need no model ------------------------------------------------
     _check_sampling_args(num_samples, top_k, top_p, temperature, overlap, batch_size, seed)
     if schedule_span not in SCHEDULE_SPANS:
@@ -559,11 +550,13 @@ def generate(
         if checkpoint is not None:
             from .inference import _load_state_dict
 
-            model.load_state_dict(_load_state_dict(checkpoint))
+            _load_checked(lambda: model.load_state_dict(_load_state_dict(checkpoint)), checkpoint)
     else:
         if checkpoint is not None and not os.path.isfile(checkpoint):
             raise GenerationError(f'checkpoint {checkpoint!r} does not exist.')
-        model = init_model(cfg, checkpoint, device=device or 'cpu')
+        model = _load_checked(
+            lambda: init_model(cfg, checkpoint, device=device or 'cpu'), checkpoint
+        )
     model.eval()
     dev = model.start_token.device if hasattr(model, 'start_token') else torch.device('cpu')
     tau = int(model.tokenizer.temporal_stride)
@@ -615,9 +608,12 @@ def generate(
     elif init_frames is not None:
         raise GenerationError('init_frames needs init_video or init_image.')
     initial_latent = 0 if init is None else 1 + (init.shape[2] - 1) // tau
-    steps_per_video = total_sampling_steps(
-        latent_frames, window, overlap, initial_latent, model.num_scales
-    )
+    try:  # also checks the window plan (overlap, given frames) before any sampling
+        steps_per_video = total_sampling_steps(
+            latent_frames, window, overlap, initial_latent, model.num_scales
+        )
+    except ConfigError as err:
+        raise GenerationError(str(err)) from err
 
     mode = 'text' if prompts is not None else 'class' if classes is not None else 'unconditional'
     settings = dict(
@@ -718,6 +714,21 @@ def generate(
     if keep_windows:
         result['window_outputs'] = window_outputs
     return result
+
+
+def _load_checked(load, checkpoint):
+    """Run ``load()``; a checkpoint that does not fit the config becomes a GenerationError."""
+    try:
+        return load()
+    except RuntimeError as err:
+        if checkpoint is None or 'state_dict' not in str(err):
+            raise
+        lines = str(err).splitlines()
+        shown = '\n'.join(lines[:6]) + ('\n  ...' if len(lines) > 6 else '')
+        raise GenerationError(
+            f'checkpoint {os.fspath(checkpoint)!r} does not match the config (was it trained '
+            f'with another config?):\n{shown}'
+        ) from err
 
 
 def _progress_bar(total: int, enabled: bool):

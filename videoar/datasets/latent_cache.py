@@ -135,29 +135,42 @@ class LatentCacheDataset(Dataset):
             length and clip shape enter the fingerprint.
         tokenizer: ``dict(config=PATH, checkpoint=PATH)``, or a ``TOKENIZERS`` config (or a
             model config with a ``tokenizer`` entry) with ``checkpoint``.
-        checkpoint: the tokenizer checkpoint (a ``VideoTokenizer`` training checkpoint).
+        checkpoint: the tokenizer checkpoint (a ``VideoTokenizer`` training checkpoint): a file,
+            the tokenizer run's work directory, or ``dict(work_dir=..., command=...)``.
         cache_dir: where the cache files live (default ``work_dirs/latent_cache``).
         num_items: cache only the first ``num_items`` clips (default: all).
         batch_size: clips per encoder forward.
         device: encoding device (default: CUDA when available, else CPU).
         dtype: storage dtype, ``'float32'`` (exact) or ``'bfloat16'``/``'float16'`` (half size).
         rebuild: re-encode even when a matching cache exists.
+        num_latent_frames: serve only the first ``num_latent_frames`` latent frames of each clip
+            (default: all). With a causal tokenizer these are exactly the latents of the first
+            ``1 + tau * (num_latent_frames - 1)`` pixel frames, so shorter-clip stages share the
+            cache of the long clips.
     """
 
     def __init__(
         self,
         dataset,
         tokenizer,
-        checkpoint: str | None = None,
+        checkpoint: str | dict | None = None,
         cache_dir: str | None = None,
         num_items: int | None = None,
         batch_size: int = 16,
         device: str | None = None,
         dtype: str = 'float32',
         rebuild: bool = False,
+        num_latent_frames: int | None = None,
     ) -> None:
         check_positive(batch_size, 'LatentCacheDataset batch_size')
+        if num_latent_frames is not None:
+            check_positive(num_latent_frames, 'LatentCacheDataset num_latent_frames')
+        self.num_latent_frames = num_latent_frames
         check_choice(dtype, ('float32', 'bfloat16', 'float16'), 'LatentCacheDataset dtype')
+        if checkpoint is not None and (not isinstance(checkpoint, str) or osp.isdir(checkpoint)):
+            from videoar.engine.weights import resolve_checkpoint
+
+            checkpoint = resolve_checkpoint(checkpoint, 'LatentCacheDataset checkpoint')
         self.tokenizer_cfg, self.checkpoint = resolve_tokenizer_cfg(tokenizer, checkpoint)
         if self.checkpoint is not None and not osp.isfile(self.checkpoint):
             raise ConfigError(
@@ -185,6 +198,11 @@ class LatentCacheDataset(Dataset):
         self.cache_file = osp.join(self.cache_dir, f'latents_{self.fingerprint[:16]}.pt')
         self.reused = False
         self._load_or_build(rebuild)
+        if num_latent_frames is not None and num_latent_frames > self.latents.shape[2]:
+            raise ConfigError(
+                f'LatentCacheDataset num_latent_frames={num_latent_frames} exceeds the '
+                f'{self.latents.shape[2]} latent frames of the cached clips.'
+            )
 
     # ---- fingerprint -----------------------------------------------------------------------
     def _clip_shape(self) -> list[int]:
@@ -319,7 +337,7 @@ class LatentCacheDataset(Dataset):
                 label=int(self.labels[index]),
                 caption=self.captions[index],
                 index=int(self.indices[index]),
-                latent=self.latents[index].float(),
+                latent=self.latents[index, :, : self.num_latent_frames].float(),
             ),
         )
 

@@ -287,7 +287,35 @@ def find_final_checkpoint(
     )
 
 
+def resolve_checkpoint(spec, what: str = 'checkpoint') -> str | None:
+    """A checkpoint given as a file, a run's work directory, or ``dict(work_dir=, command=)``.
+
+    A work directory resolves to its final checkpoint (:func:`find_final_checkpoint`); the
+    ``command`` (the one that trains that run) is named in the error when nothing is there.
+    ``None`` stays ``None``.
+    """
+    if spec is None:
+        return None
+    command = None
+    if isinstance(spec, Mapping):
+        spec = {k: v for k, v in spec.items() if k != '_delete_'}  # mmengine config marker
+        unknown = set(spec) - {'work_dir', 'command'}
+        if unknown or 'work_dir' not in spec:
+            raise CheckpointNotFoundError(
+                f'{what}: give a file, a work directory, or dict(work_dir=..., command=...); '
+                f'got {dict(spec)!r}.'
+            )
+        spec, command = spec['work_dir'], spec.get('command')
+    spec = osp.expanduser(str(spec))
+    if osp.isfile(spec):
+        return spec
+    if osp.isdir(spec) or command is not None:
+        return find_final_checkpoint(spec, command=command)
+    raise CheckpointNotFoundError(f'{what} {spec!r} does not exist (neither a file nor a directory).')
+
+
 __all__ = [
+    'resolve_checkpoint',
     'FINISHED_FILE',
     'CheckpointNotFoundError',
     'LoadReport',

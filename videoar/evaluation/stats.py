@@ -38,7 +38,9 @@ class StreamingGaussianStats:
         if self.mean is None:
             self._init(mean.shape[0])
         if mean.shape[0] != self.dim:
-            raise ValueError(f'feature dim {mean.shape[0]} does not match the statistics dim {self.dim}.')
+            raise ValueError(
+                f'feature dim {mean.shape[0]} does not match the statistics dim {self.dim}.'
+            )
         total = self.count + count
         delta = mean - self.mean
         self.mean = self.mean + delta * (count / total)

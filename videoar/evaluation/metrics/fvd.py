@@ -115,7 +115,9 @@ class FVD(VideoMetric):
         extractor_name = type(extractor).__name__
         self.name = name or _DEFAULT_NAMES.get(extractor_name, f'fd_{extractor_name.lower()}')
         self.reference_stats = osp.expanduser(reference_stats) if reference_stats else None
-        self.reference_dataset = copy.deepcopy(dict(reference_dataset)) if reference_dataset else None
+        self.reference_dataset = (
+            copy.deepcopy(dict(reference_dataset)) if reference_dataset else None
+        )
         self.num_reference = num_reference
         self.frame_stride = int(frame_stride)
         self.ddof = int(ddof)
@@ -170,7 +172,10 @@ class FVD(VideoMetric):
                 path,
                 check_source=self.reference_dataset is not None,
             )
-            self._fixed_reference = (stats, dict(kind='file', path=path, source=saved.get('source')))
+            self._fixed_reference = (
+                stats,
+                dict(kind='file', path=path, source=saved.get('source')),
+            )
         elif self.reference_dataset is not None:
             dataset = DATASETS.build(copy.deepcopy(self.reference_dataset))
             print_log(
@@ -209,7 +214,9 @@ class FVD(VideoMetric):
         if get_world_size() <= 1:
             return stats
         parts = all_gather_object(stats.state_dict())
-        return StreamingGaussianStats.merged(StreamingGaussianStats.from_state_dict(p) for p in parts)
+        return StreamingGaussianStats.merged(
+            StreamingGaussianStats.from_state_dict(p) for p in parts
+        )
 
     def evaluate(self, size: int) -> dict:
         gen = self._gather(self._gen)

@@ -38,7 +38,9 @@ def psnr_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         float64 ``(B, F)``; ``inf`` for identical frames.
     """
     if pred.shape != target.shape:
-        raise ValueError(f'PSNR: shapes differ, pred {tuple(pred.shape)} vs gt {tuple(target.shape)}.')
+        raise ValueError(
+            f'PSNR: shapes differ, pred {tuple(pred.shape)} vs gt {tuple(target.shape)}.'
+        )
     mse = (to_unit_range(pred) - to_unit_range(target)).pow(2).mean(dim=(1, 3, 4))  # (B, F)
     return 10.0 * torch.log10(1.0 / mse)  # data range 1; mse 0 -> inf
 
@@ -76,7 +78,9 @@ def ssim_per_frame(
         float64 ``(B, F)``.
     """
     if pred.shape != target.shape:
-        raise ValueError(f'SSIM: shapes differ, pred {tuple(pred.shape)} vs gt {tuple(target.shape)}.')
+        raise ValueError(
+            f'SSIM: shapes differ, pred {tuple(pred.shape)} vs gt {tuple(target.shape)}.'
+        )
     b, c, f, h, w = pred.shape
     if min(h, w) < window_size:
         raise ValueError(
@@ -198,7 +202,9 @@ class SSIM(_FrameAveragedMetric):
         super().__init__(pred_key, gt_key, collect_device, prefix, collect_dir)
         check_positive(window_size, 'SSIM window_size')
         if window_size % 2 != 1:
-            raise ConfigError(f'SSIM window_size must be odd, got {window_size}; use {window_size + 1}.')
+            raise ConfigError(
+                f'SSIM window_size must be odd, got {window_size}; use {window_size + 1}.'
+            )
         check_positive(sigma, 'SSIM sigma')
         check_choice(channels, ('rgb', 'y'), 'SSIM channels')
         self.window_size = window_size

@@ -31,7 +31,16 @@ NATIVE_DIMENSIONS = (
     'subject_consistency',
     'background_consistency',
 )
-_DELEGATE_KEYS = ('python', 'dimensions', 'work_dir', 'mode', 'cache_dir', 'device', 'timeout', 'full_info')
+_DELEGATE_KEYS = (
+    'python',
+    'dimensions',
+    'work_dir',
+    'mode',
+    'cache_dir',
+    'device',
+    'timeout',
+    'full_info',
+)
 
 
 def _to_frames(video: torch.Tensor) -> np.ndarray:
@@ -86,7 +95,7 @@ class VBench(VideoMetric):
         if unknown:
             raise ConfigError(
                 f'VBench: {unknown} are not native dimensions (native: {list(NATIVE_DIMENSIONS)}); '
-                "list the others in delegate=dict(dimensions=[...], python=...)."
+                'list the others in delegate=dict(dimensions=[...], python=...).'
             )
         check_positive(fps, 'VBench fps')
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -107,7 +116,7 @@ class VBench(VideoMetric):
             if dim in dimensions:
                 if cfg is None:
                     raise ConfigError(
-                        f"VBench {dim} needs {dim.split('_')[0]}_encoder=dict(model_name=..., "
+                        f'VBench {dim} needs {dim.split("_")[0]}_encoder=dict(model_name=..., '
                         'weights=LOCAL_PATH, preprocess=...).'
                     )
                 self.encoders[dim] = native.TimmImageEncoder(**cfg).to(self.device)
@@ -115,7 +124,9 @@ class VBench(VideoMetric):
             check_known_keys(delegate, _DELEGATE_KEYS, 'VBench delegate')
             for key in ('python', 'dimensions', 'work_dir'):
                 if key not in delegate:
-                    raise ConfigError(f'VBench delegate needs {key!r}; got keys {sorted(delegate)}.')
+                    raise ConfigError(
+                        f'VBench delegate needs {key!r}; got keys {sorted(delegate)}.'
+                    )
             overlap = set(delegate['dimensions']) & set(dimensions)
             bad = [d for d in delegate['dimensions'] if d not in ALL_DIMENSIONS]
             if overlap or bad:
@@ -217,8 +228,13 @@ class VBench(VideoMetric):
             frames='uint8 via to_uint8 of the [-1, 1] videos (no mp4 round trip for native dims)',
             temporal_flickering='exact VBench formula'
             + (' on static-filtered videos' if self.static_filter else ' on all videos'),
-            flow_model=None if self.flow_model is None else 'torchvision raft_large (local weights)',
-            encoders={k: v.net.default_cfg.get('architecture', type(v.net).__name__) for k, v in self.encoders.items()},
+            flow_model=None
+            if self.flow_model is None
+            else 'torchvision raft_large (local weights)',
+            encoders={
+                k: v.net.default_cfg.get('architecture', type(v.net).__name__)
+                for k, v in self.encoders.items()
+            },
             delegate=self.delegate,
         )
         self._exported = 0

@@ -33,10 +33,14 @@ def prompt_from_filename(path: str) -> str:
 def vbench_filename(prompt: str, index: int, ext: str = '.mp4') -> str:
     """``{prompt}-{index}{ext}``; raises for prompts that cannot be file names."""
     if _FORBIDDEN.search(prompt) or not prompt.strip():
-        raise ValueError(f'prompt {prompt!r} cannot be used as a VBench file name (empty or has / \\).')
+        raise ValueError(
+            f'prompt {prompt!r} cannot be used as a VBench file name (empty or has / \\).'
+        )
     name = f'{prompt}-{index}{ext}'
     if len(name.encode()) > 255:
-        raise ValueError(f'prompt too long for a file name ({len(name.encode())} bytes): {prompt[:60]!r}...')
+        raise ValueError(
+            f'prompt too long for a file name ({len(name.encode())} bytes): {prompt[:60]!r}...'
+        )
     return name
 
 

@@ -38,7 +38,9 @@ def temporal_flickering_score(frames: np.ndarray) -> float:
     """VBench temporal flickering of one video, uint8 ``(F, H, W, C)`` with ``F >= 2``."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4:
-        raise ValueError(f'temporal flickering needs uint8 (F, H, W, C) frames, got {frames.dtype} {frames.shape}.')
+        raise ValueError(
+            f'temporal flickering needs uint8 (F, H, W, C) frames, got {frames.dtype} {frames.shape}.'
+        )
     if len(frames) < 2:
         raise ValueError('temporal flickering needs at least 2 frames.')
     pair_mae = [
@@ -128,7 +130,10 @@ class TorchvisionRAFT(nn.Module):
             image2 = F.interpolate(image2, size=size, mode='bilinear', align_corners=False)
         flow = self.net(image1, image2, num_flow_updates=self.num_flow_updates)[-1]
         if scale > 1:
-            flow = F.interpolate(flow, size=(height, width), mode='bilinear', align_corners=False) / scale
+            flow = (
+                F.interpolate(flow, size=(height, width), mode='bilinear', align_corners=False)
+                / scale
+            )
         return flow
 
 
@@ -146,7 +151,9 @@ def _top_flow_mean(flow: torch.Tensor, fraction: float) -> float:
     return float(torch.topk(magnitude, count).values.mean())
 
 
-def _pair_scores(frames: np.ndarray, pairs: Sequence[tuple[int, int]], flow_model, fraction: float, device):
+def _pair_scores(
+    frames: np.ndarray, pairs: Sequence[tuple[int, int]], flow_model, fraction: float, device
+):
     tensors = _frames_to_tensors(frames, device)
     pad = raft_padding(frames.shape[1], frames.shape[2])
     scores = []

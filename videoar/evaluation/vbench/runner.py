@@ -20,7 +20,6 @@ import os
 import os.path as osp
 import subprocess
 
-
 from videoar.utils.validation import check_choice
 
 from .export import parse_vbench_results
@@ -30,7 +29,7 @@ CUSTOM_UNSUPPORTED = (
     'object_class', 'multiple_objects', 'scene', 'appearance_style', 'color', 'spatial_relationship',
 )  # fmt: skip
 
-_DRIVER = r'''
+_DRIVER = r"""
 import json, os, sys
 import vbench
 from vbench import VBench
@@ -43,7 +42,7 @@ if args["mode"] == "custom_input" and args.get("prompt_file"):
         kwargs["prompt_list"] = json.load(f)
 bench.evaluate(videos_path=args["videos_path"], name=args["name"], dimension_list=args["dimensions"],
                local=True, mode=args["mode"], **kwargs)
-'''
+"""
 
 
 def build_command(python: str, args: dict) -> list[str]:
@@ -83,7 +82,9 @@ def run_vbench(
     if mode == 'custom_input':
         bad = sorted(set(dimensions) & set(CUSTOM_UNSUPPORTED))
         if bad:
-            raise ValueError(f'VBench custom_input mode cannot evaluate {bad}; use vbench_standard.')
+            raise ValueError(
+                f'VBench custom_input mode cannot evaluate {bad}; use vbench_standard.'
+            )
     python = osp.expanduser(python)
     if not osp.isfile(python):
         raise FileNotFoundError(
@@ -119,5 +120,3 @@ def run_vbench(
             f'vbench failed (exit {proc.returncode}); full log in {log_path}. Last lines:\n{tail}'
         )
     return parse_vbench_results(result_path)
-
-

@@ -119,7 +119,9 @@ def aggregate_vbench(
         total = (QUALITY_WEIGHT * quality + SEMANTIC_WEIGHT * semantic) / (
             QUALITY_WEIGHT + SEMANTIC_WEIGHT
         )
-        return dict(total=total, quality=quality, semantic=semantic, normalized=normalized, complete=True)
+        return dict(
+            total=total, quality=quality, semantic=semantic, normalized=normalized, complete=True
+        )
     if not allow_partial:
         raise IncompleteVBenchError(
             f'a VBench total needs all 16 dimensions; missing {missing}. VBench would score them '

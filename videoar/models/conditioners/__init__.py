@@ -1,6 +1,17 @@
-"""Conditioners: class labels (and, later, text encoders) with condition dropout for CFG."""
+"""Conditioners: class labels and text encoders, with condition dropout for CFG."""
 
 from .base import BaseConditioner, Condition, get_field
 from .class_conditioner import ClassConditioner
+from .text import CharTextConditioner, T5TextConditioner, TextConditionerBase
+from .text_tokenizer import ByteTokenizer
 
-__all__ = ['BaseConditioner', 'ClassConditioner', 'Condition', 'get_field']
+__all__ = [
+    'BaseConditioner',
+    'ByteTokenizer',
+    'CharTextConditioner',
+    'ClassConditioner',
+    'Condition',
+    'T5TextConditioner',
+    'TextConditionerBase',
+    'get_field',
+]

@@ -78,8 +78,10 @@ class VideoAR(BaseModel):
             ``scale_sizes``, ``max_frames``, ``max_prefix_len``), or ``None``.
         num_frames: pixel frames ``F = 1 + T`` of a training clip (the default for sampling).
         resolution: ``(H, W)`` of a training clip.
-        tokenizer_checkpoint: path of a ``VideoTokenizer`` checkpoint to load the tokenizer and
-            quantizer from (``load_tokenizer_checkpoint``); ``None`` keeps their init.
+        tokenizer_checkpoint: a ``VideoTokenizer`` checkpoint to load the tokenizer and
+            quantizer from (``load_tokenizer_checkpoint``): a file, the tokenizer run's work
+            directory (its final checkpoint), or ``dict(work_dir=..., command=...)`` (the error
+            for a missing run names ``command``); ``None`` keeps their init.
         max_frames: latent frames the positional tables cover (default: those of ``num_frames``).
         word_embed_norm: RMS-normalise the ``d``-dim inputs before the word embedding (Infinity's
             ``norm0_ve``).
@@ -104,7 +106,7 @@ class VideoAR(BaseModel):
         pos_encoding: dict | None = None,
         num_frames: int = 17,
         resolution: tuple[int, int] | int = (32, 32),
-        tokenizer_checkpoint: str | None = None,
+        tokenizer_checkpoint: str | dict | None = None,
         max_frames: int | None = None,
         word_embed_norm: bool = False,
         scale_embed_every_block: bool = False,
@@ -122,7 +124,12 @@ class VideoAR(BaseModel):
         self.tokenizer = build_checked(TOKENIZERS, tokenizer, 'VideoAR.tokenizer')
         self.quantizer = build_checked(QUANTIZERS, quantizer, 'VideoAR.quantizer')
         if tokenizer_checkpoint:
+            from videoar.engine.weights import resolve_checkpoint
             from videoar.models.tokenizers import load_tokenizer_checkpoint
+
+            tokenizer_checkpoint = resolve_checkpoint(
+                tokenizer_checkpoint, 'VideoAR.tokenizer_checkpoint'
+            )
 
             load_tokenizer_checkpoint(tokenizer_checkpoint, self.tokenizer, self.quantizer)
         _freeze(self.tokenizer)

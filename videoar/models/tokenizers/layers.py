@@ -166,7 +166,11 @@ class ResBlock(nn.Module):
 
 
 class Downsample(nn.Module):
-    """Stride-2 spatial (and optionally stride-2 causal temporal) down-sampling conv."""
+    """Stride-2 spatial (and optionally stride-2 causal temporal) down-sampling conv.
+
+    A temporal one always has ``k_t = 3`` (window ``2j - 2 .. 2j`` for output ``j``: frame 0
+    alone first, then every input frame is seen), whatever ``temporal_kernel_size`` says.
+    """
 
     def __init__(self, dims, channels, temporal, temporal_kernel_size=3, pad_mode='replicate'):
         super().__init__()
@@ -176,7 +180,7 @@ class Downsample(nn.Module):
             channels,
             channels,
             3,
-            temporal_kernel_size=temporal_kernel_size,
+            temporal_kernel_size=3 if temporal else temporal_kernel_size,
             spatial_stride=2,
             temporal_stride=2 if temporal else 1,
             pad_mode=pad_mode,

@@ -42,7 +42,9 @@ def test_frechet_closed_form_for_diagonal_covariances_and_self_distance():
     a, b = rng.uniform(0.1, 2, 10), rng.uniform(0.1, 2, 10)
     mu1, mu2 = rng.normal(size=10), rng.normal(size=10)
     expected = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(a) - np.sqrt(b)) ** 2).sum()
-    assert float(frechet_distance(mu1, np.diag(a), mu2, np.diag(b))) == pytest.approx(expected, rel=1e-12)
+    assert float(frechet_distance(mu1, np.diag(a), mu2, np.diag(b))) == pytest.approx(
+        expected, rel=1e-12
+    )
     x = _features(10, 48, 3)  # rank-deficient self distance: ~0, never negative
     s = np.cov(x, rowvar=False)
     res = frechet_distance(x.mean(0), s, x.mean(0), s)

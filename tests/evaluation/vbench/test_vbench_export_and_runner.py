@@ -20,7 +20,12 @@ def test_exporter_writes_the_names_vbench_expects(tmp_path):
     prompts = ['a red car', 'digit 3 moving up-left', 'a red car', 'digit 3 moving up-left']
     paths = export_for_vbench(videos, prompts, str(tmp_path), fps=8, mode='standard')
     names = [os.path.basename(p) for p in paths]
-    assert names == ['a red car-0.mp4', 'digit 3 moving up-left-0.mp4', 'a red car-1.mp4', 'digit 3 moving up-left-1.mp4']
+    assert names == [
+        'a red car-0.mp4',
+        'digit 3 moving up-left-0.mp4',
+        'a red car-1.mp4',
+        'digit 3 moving up-left-1.mp4',
+    ]
     assert [prompt_from_filename(n) for n in names] == prompts  # VBench's prompt recovery
     assert native.read_frames_cv2(paths[0]).shape == (5, 16, 16, 3)
     mapping = json.load(open(tmp_path / 'prompts.json'))
@@ -35,10 +40,14 @@ def test_exporter_writes_the_names_vbench_expects(tmp_path):
 
 def test_parse_results(tmp_path):
     path = tmp_path / 'run_eval_results.json'
-    path.write_text(json.dumps({
-        'dynamic_degree': [0.25, [{'video_path': 'a-0.mp4', 'video_results': False}]],
-        'subject_consistency': [0.93, [{'video_path': 'a-0.mp4', 'video_results': 0.93}]],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                'dynamic_degree': [0.25, [{'video_path': 'a-0.mp4', 'video_results': False}]],
+                'subject_consistency': [0.93, [{'video_path': 'a-0.mp4', 'video_results': 0.93}]],
+            }
+        )
+    )
     assert parse_vbench_results(str(path)) == {'dynamic_degree': 0.25, 'subject_consistency': 0.93}
 
 
@@ -63,4 +72,10 @@ def test_delegation_runs_vbench_in_a_subprocess(tmp_path, fake_vbench):
         run_vbench(str(tmp_path), ['human_action'], str(tmp_path / 'o'), python='/nope/python')
     env['FAKE_VBENCH_SCORES'] = '{}'  # the fake raises KeyError -> a clear failure with the log
     with pytest.raises(RuntimeError, match='vbench failed'):
-        run_vbench(str(tmp_path / 'videos'), ['human_action'], str(tmp_path / 'o2'), python=python, extra_env=env)
+        run_vbench(
+            str(tmp_path / 'videos'),
+            ['human_action'],
+            str(tmp_path / 'o2'),
+            python=python,
+            extra_env=env,
+        )

@@ -1,0 +1,68 @@
+# The main job: the whole VideoAR curriculum on the embedded MovingDigits default, one command.
+#   python tools/train.py configs/videoar_curriculum.py
+# Stages (each with its own mmengine Runner and work directory under work_dir): the tokenizer,
+# stage 1 (images + short low-resolution clips), stage 2 (higher resolution), stage 3 (long
+# clips), then the final evaluation (generated videos scored by a MovingDigits video classifier:
+# class accuracy and Fréchet distance, with real-clip and shuffled-condition references).
+# Finished stages are skipped, an interrupted stage resumes, weights pass along. It leaves
+# samples.mp4 / samples.gif, metrics.json and report.md in the work directory.
+# Quick profile (about a minute, for CI): configs/videoar_curriculum_quick.py
+work_dir = './work_dirs/videoar_curriculum'
+
+_real = dict(
+    batch_size=25,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='MovingDigits', split='val', length=256, num_frames=17, height=32, width=32),
+)
+_cache = '{work_dir}/latent_cache'
+
+stages = [
+    dict(
+        name='tokenizer',
+        config='configs/tokenizer/videoar-tokenizer_tiny_1xb8-600iters_movingdigits-32x32-17f.py',
+    ),
+    dict(
+        name='stage1',
+        config='configs/videoar_stage1.py',
+        tokenizer_from='tokenizer',
+        cfg_options={'train_dataloader.dataset.dataset.cache_dir': _cache},
+    ),
+    dict(
+        name='stage2',
+        config='configs/videoar_stage2.py',
+        init_from='stage1',
+        tokenizer_from='tokenizer',
+        cfg_options={'train_dataloader.dataset.cache_dir': _cache},
+    ),
+    dict(
+        name='stage3',
+        config='configs/videoar_stage3.py',
+        init_from='stage2',
+        tokenizer_from='tokenizer',
+        cfg_options={'train_dataloader.dataset.cache_dir': _cache},
+    ),
+    dict(
+        name='evaluate',
+        kind='evaluate',
+        from_stage='stage3',
+        evaluation=dict(
+            metrics=[
+                dict(type='ClassAccuracy', classifier=dict(type='MovingDigitsClassifier')),
+                dict(
+                    type='FVD',
+                    feature_extractor=dict(type='MovingDigitsClassifier'),
+                    name='fcd_classifier',
+                ),
+            ],
+            num_samples=200,
+            batch_size=25,
+            conditions='balanced',
+            references=['real', 'shuffled'],
+            real_dataloader=_real,
+        ),
+        grid=dict(num_videos=20, nrow=10, fps=8),
+    ),
+]
+curriculum = dict(cfg_options={'default_hooks.logger.interval': 20}, auto_resume=True)

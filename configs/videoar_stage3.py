@@ -1,0 +1,46 @@
+# Curriculum stage 3: long clips only (17 frames -> 5 latent frames) at 32 x 32, initialised
+# from stage 2. Samples a fixed grid of classes every 200 iterations and, after training,
+# generates 100 videos and measures class accuracy and the classifier Fréchet distance.
+#   python tools/train.py configs/videoar_stage3.py
+# Needs stage 2 (python tools/train.py configs/videoar_stage2.py) or
+#   --cfg-options custom_hooks.0.checkpoint=PATH
+_base_ = ['./_base_/videoar_movingdigits_ar.py']
+
+max_iters = 400
+model = dict(num_frames=17, resolution=(32, 32), max_frames=5)
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='LatentCacheDataset',
+        dataset=dict(type='MovingDigits', split='train', length=10000, num_frames=17, height=32, width=32),
+        tokenizer=dict(config={{_base_.tokenizer_config}}),
+        checkpoint={{_base_.tokenizer_run}},
+        cache_dir={{_base_.latent_cache_dir}},
+        num_items={{_base_.cache_items}},
+    ),
+)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+custom_hooks = [
+    dict(
+        type='InitFromStageHook',
+        stage_work_dir='./work_dirs/videoar_stage2',
+        command='python tools/train.py configs/videoar_stage2.py',
+    ),
+    dict(type='StageFinishedHook'),
+    dict(type='VideoVisualizationHook', interval=200, conditions=dict(label=list(range(10))), fps=8),
+    dict(
+        type='GenerationEvaluationHook',
+        metrics={{_base_.generation_metrics}},
+        interval=0,
+        num_samples=100,
+        batch_size=25,
+        conditions='balanced',
+        real_dataloader={{_base_.real_val_dataloader}},
+    ),
+]
