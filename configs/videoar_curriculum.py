@@ -41,7 +41,11 @@ stages = [
         config='configs/videoar_stage3.py',
         init_from='stage2',
         tokenizer_from='tokenizer',
-        cfg_options={'train_dataloader.dataset.cache_dir': _cache},
+        # the final evaluation below replaces the stage's own end-of-training evaluation
+        cfg_options={
+            'train_dataloader.dataset.cache_dir': _cache,
+            'custom_hooks.3.evaluate_at_end': False,
+        },
     ),
     dict(
         name='evaluate',

@@ -34,4 +34,5 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=ma
 val_dataloader = None
 val_cfg = None
 val_evaluator = None
+test_cfg = None
 custom_hooks = [dict(type='StageFinishedHook')]

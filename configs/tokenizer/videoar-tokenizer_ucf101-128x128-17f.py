@@ -23,7 +23,7 @@ model = dict(
         latent_dim=48,
         spatial_stride=16,
         temporal_stride=4,
-        base_channels=128,
+        base_channels=64,  # ~50M parameters (base 128 would be ~200M)
         channel_mult=(1, 2, 4, 4),
         num_res_blocks=2,
         temporal_kernel_size=3,
@@ -68,9 +68,7 @@ max_iters = 150000  # ~2000 epochs of UCF-101 train split 1 (9.5k clips) at batc
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5000)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=1000),
-    dict(
-        type='CosineAnnealingLR', by_epoch=False, begin=1000, end=max_iters, eta_min_ratio=0.1
-    ),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=1000, end=max_iters, eta_min_ratio=0.1),
 ]
 default_hooks = dict(checkpoint=dict(interval=5000))
 val_evaluator = [dict(type='PSNR'), dict(type='SSIM')]

@@ -51,4 +51,30 @@ def bench_frechet(quick: bool = True) -> dict:
     return dict(dim=400, seconds=seconds)
 
 
-BENCHMARKS = {'i3d_features': bench_i3d, 'frechet_distance': bench_frechet}
+def bench_moving_digits_classifier(quick: bool = True) -> dict:
+    """Training speed and val accuracy of the MovingDigits classifier (17x32x32 clips).
+
+    ``quick`` trains 40 iterations (speed only); the full run uses the default schedule, i.e.
+    exactly what ``get_or_train_moving_digits_classifier`` does on first use (not cached here).
+    """
+    from videoar.evaluation.feature_extractors.moving_digits_classifier import (
+        DEFAULT_TRAINING,
+        train_moving_digits_classifier,
+    )
+
+    iters = 40 if quick else DEFAULT_TRAINING['iters']
+    model = train_moving_digits_classifier(num_frames=17, img_size=32, iters=iters)
+    meta = model.meta
+    return dict(
+        iters=iters,
+        seconds=meta['train_seconds'],
+        s_per_iter=meta['train_seconds'] / iters,
+        val_accuracy=meta['val_accuracy'],
+    )
+
+
+BENCHMARKS = {
+    'i3d_features': bench_i3d,
+    'frechet_distance': bench_frechet,
+    'moving_digits_classifier': bench_moving_digits_classifier,
+}

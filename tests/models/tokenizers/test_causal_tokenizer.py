@@ -147,3 +147,18 @@ def test_impossible_shapes_and_arguments_raise_config_errors():
         CausalVideoTokenizer(latent_dim=4, spatial_stride=2, channel_mult=(1,))
     with pytest.raises(ConfigError, match='temporal_stages'):
         CausalVideoTokenizer(temporal_stride=2, temporal_stages=(5,), **SMALL)
+
+
+@pytest.mark.parametrize('stride', [1, 2])
+def test_a_causal_conv_streams_any_split_of_frames(stride):
+    from videoar.models.tokenizers.layers import CausalConv3d
+
+    conv = randomize(CausalConv3d(3, 5, 3, temporal_stride=stride, spatial_stride=2))
+    x = torch.randn(1, 3, 7, 8, 8)
+    with torch.no_grad():
+        full = conv(x)
+        assert full.shape[2] == (7 - 1) // stride + 1
+        for splits in ([1, 1, 5], [2, 3, 2], [1, 6]):
+            cache = {}
+            parts = [conv(chunk, cache) for chunk in x.split(splits, dim=2)]
+            torch.testing.assert_close(torch.cat(parts, dim=2), full)

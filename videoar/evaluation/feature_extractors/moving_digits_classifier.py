@@ -10,12 +10,13 @@ Architecture (fully convolutional, so any ``F`` works)::
 
     (B, 3, F, H, W) -> every ``frame_step``-th frame, resized to ``input_size`` (default 16: the
       digits are upscaled 8x8 sprites of half the canvas side, so 16 px loses nothing)
-      -> [Conv3d 3x3x3 -> BN -> ReLU] x 4 with spatial (and one temporal) pooling
-      -> global max pool over (T, H, W) -> Linear = features (B, feature_dim)
-      -> Linear = class logits (B, 10)
+      -> [Conv3d (1,3,3) -> BN -> ReLU -> maxpool (1,2,2)] x 2      (per-frame shape)
+      -> Conv3d (3,3,3) -> BN -> ReLU -> maxpool (1,2,2)
+      -> Conv3d (3,3,3) -> BN -> ReLU                               (space-time)
+      -> global max over (T, H, W) = features (B, feature_dim)   -> Linear = logits (B, 10)
 
-Training adds mild noise and blur augmentation so that imperfect (generated) digits are still
-judged by their shape rather than by their sharpness.
+Training uses random affine warps (handwriting variation) and mild noise / blur so that imperfect
+(generated) digits are judged by their shape rather than by their sharpness.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import os.path as osp
 import time
@@ -37,12 +39,12 @@ from videoar.utils.validation import ConfigError, check_positive
 from .i3d_weights import default_cache_root, state_dict_sha256
 
 #: bump when the architecture or the training recipe changes (part of the cache key)
-ARCH_VERSION = 1
+ARCH_VERSION = 2
 NUM_CLASSES = 10
 
 
 #: the default training schedule (CPU, well under a minute on an idle 2-core machine)
-DEFAULT_TRAINING = dict(iters=300, batch_size=32, lr=3e-3, noise=0.08, blur_prob=0.15)
+DEFAULT_TRAINING = dict(iters=300, batch_size=32, lr=3e-3, noise=0.08, blur_prob=0.15, affine=1.0)
 
 
 def _schedule(iters=None, batch_size=None, lr=None) -> dict:
@@ -53,9 +55,12 @@ def _schedule(iters=None, batch_size=None, lr=None) -> dict:
     return out
 
 
-def _conv_block(cin: int, cout: int) -> nn.Sequential:
+def _conv_block(cin: int, cout: int, kernel: tuple[int, int, int]) -> nn.Sequential:
+    padding = tuple(k // 2 for k in kernel)
     return nn.Sequential(
-        nn.Conv3d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm3d(cout), nn.ReLU(inplace=True)
+        nn.Conv3d(cin, cout, kernel, padding=padding, bias=False),
+        nn.BatchNorm3d(cout),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -69,8 +74,8 @@ class MovingDigitsClassifier(nn.Module):
         input_size: the side frames are resized to before the network (bilinear).
         frame_step: every ``frame_step``-th frame is used (the first one included).
         num_digits: digits per training clip (1 or 2; the label is the first digit's class).
-        width: channels of the first block (doubling twice).
-        feature_dim: size of the penultimate (feature) layer.
+        width: channels of the first block (doubled in the second, quadrupled in the third).
+        feature_dim: channels of the last block = size of the features (global max pooled).
         pretrained: load trained weights: ``weights`` if given, else the cached classifier for
             these settings, trained on first use (``get_or_train_moving_digits_classifier``).
             ``False`` gives a randomly initialised network (for training).
@@ -87,7 +92,7 @@ class MovingDigitsClassifier(nn.Module):
         img_size: int = 32,
         num_digits: int = 1,
         input_size: int = 16,
-        frame_step: int = 2,
+        frame_step: int = 4,
         width: int = 16,
         feature_dim: int = 64,
         pretrained: bool = True,
@@ -118,11 +123,10 @@ class MovingDigitsClassifier(nn.Module):
         self.width = width
         self.feature_dim = feature_dim
         self.seed = seed
-        self.block1 = _conv_block(3, width)
-        self.block2 = _conv_block(width, 2 * width)
-        self.block3 = _conv_block(2 * width, 4 * width)
-        self.block4 = _conv_block(4 * width, 4 * width)
-        self.fc = nn.Linear(4 * width, feature_dim)
+        self.block1 = _conv_block(3, width, (1, 3, 3))
+        self.block2 = _conv_block(width, 2 * width, (1, 3, 3))
+        self.block3 = _conv_block(2 * width, 4 * width, (3, 3, 3))
+        self.block4 = _conv_block(4 * width, feature_dim, (3, 3, 3))
         self.head = nn.Linear(feature_dim, NUM_CLASSES)
         self.meta: dict = {}
         self.weights_sha256 = 'random-init'
@@ -187,15 +191,11 @@ class MovingDigitsClassifier(nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Features ``(B, feature_dim)`` of an already preprocessed clip ``(B, 3, F', s, s)``."""
-        x = self.block1(x)
-        x = F.max_pool3d(x, (1, 2, 2))  # S/2
-        x = self.block2(x)
-        x = F.max_pool3d(x, (2, 2, 2), ceil_mode=True)  # T/2, S/4
-        x = self.block3(x)
-        x = F.max_pool3d(x, (1, 2, 2))  # S/8
+        x = F.max_pool3d(self.block1(x), (1, 2, 2))  # s/2
+        x = F.max_pool3d(self.block2(x), (1, 2, 2))  # s/4
+        x = F.max_pool3d(self.block3(x), (1, 2, 2))  # s/8
         x = self.block4(x)
-        x = x.amax(dim=(2, 3, 4))  # global max: "is this digit anywhere, at any time"
-        return self.fc(x)  # linear: a ReLU here let most feature units die
+        return x.amax(dim=(2, 3, 4))  # global max: "is this digit anywhere, at any time"
 
     def logits(self, video: torch.Tensor) -> torch.Tensor:
         """Class logits ``(B, 10)``."""
@@ -222,10 +222,35 @@ class MovingDigitsClassifier(nn.Module):
 
 
 # ---- training and cache ---------------------------------------------------------------------------
+def _affine(video: torch.Tensor, generator: torch.Generator, strength: float) -> torch.Tensor:
+    """A random rotation (+-12 deg), scale (+-10%) and shear per clip, the same for its frames."""
+    b, c, f, h, w = video.shape
+    u = torch.rand(b, 4, generator=generator) * 2 - 1
+    angle = u[:, 0] * math.radians(12) * strength
+    scale = 1 + 0.1 * strength * u[:, 1]
+    shear = 0.15 * strength * u[:, 2]
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [torch.stack([cos, -sin + shear, torch.zeros(b)], 1), torch.stack([sin, cos, torch.zeros(b)], 1)], 1
+    )  # (B, 2, 3)
+    theta = theta.repeat_interleave(f, dim=0)
+    frames = video.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w) + 1.0  # background 0
+    grid = F.affine_grid(theta, (b * f, c, h, w), align_corners=False)
+    frames = F.grid_sample(frames, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+    return (frames - 1.0).reshape(b, f, c, h, w).permute(0, 2, 1, 3, 4)
+
+
 def _augment(
-    video: torch.Tensor, generator: torch.Generator, noise: float = 0.15, blur_prob: float = 0.2
+    video: torch.Tensor,
+    generator: torch.Generator,
+    noise: float = 0.15,
+    blur_prob: float = 0.2,
+    affine: float = 1.0,
 ) -> torch.Tensor:
-    """Mild noise / blur / contrast changes per clip, on preprocessed ``(B, 3, F', s, s)``."""
+    """Random affine warps (handwriting variation), then mild noise / blur / contrast changes,
+    per clip, on preprocessed ``(B, 3, F', s, s)``."""
+    if affine > 0:
+        video = _affine(video, generator, affine)
     b = video.shape[0]
     u = torch.rand(b, 3, generator=generator)
     kernel = torch.tensor([0.25, 0.5, 0.25])
@@ -287,6 +312,7 @@ def train_moving_digits_classifier(
     lr: float = DEFAULT_TRAINING['lr'],
     noise: float = DEFAULT_TRAINING['noise'],
     blur_prob: float = DEFAULT_TRAINING['blur_prob'],
+    affine: float = DEFAULT_TRAINING['affine'],
     val_length: int = 256,
     device: str = 'cpu',
     log=None,
@@ -315,7 +341,8 @@ def train_moving_digits_classifier(
     model.train()
     for it in range(iters):
         videos, labels = _batch(train, order[it * batch_size : (it + 1) * batch_size])
-        clips = _augment(model.preprocess(videos), generator, noise, blur_prob).to(device)
+        clips = _augment(model.preprocess(videos), generator, noise, blur_prob, affine)
+        clips = clips.to(device)
         loss = F.cross_entropy(model.head(model.embed(clips)), labels.to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -336,6 +363,7 @@ def train_moving_digits_classifier(
         lr=lr,
         noise=noise,
         blur_prob=blur_prob,
+        affine=affine,
         arch_version=ARCH_VERSION,
         **model.settings(),
     )
@@ -363,6 +391,7 @@ def get_or_train_moving_digits_classifier(
     lr: float = DEFAULT_TRAINING['lr'],
     noise: float = DEFAULT_TRAINING['noise'],
     blur_prob: float = DEFAULT_TRAINING['blur_prob'],
+    affine: float = DEFAULT_TRAINING['affine'],
     device: str = 'cpu',
     verbose: bool = True,
 ) -> MovingDigitsClassifier:
@@ -375,7 +404,7 @@ def get_or_train_moving_digits_classifier(
     settings = dict(
         num_frames=num_frames, img_size=img_size, num_digits=num_digits, input_size=input_size,
         frame_step=frame_step, width=width, feature_dim=feature_dim, seed=seed, iters=iters,
-        batch_size=batch_size, lr=lr, noise=noise, blur_prob=blur_prob,
+        batch_size=batch_size, lr=lr, noise=noise, blur_prob=blur_prob, affine=affine,
     )  # fmt: skip
     cache_dir = osp.expanduser(
         cache_dir or osp.join(default_cache_root(), 'moving_digits_classifier')

@@ -21,6 +21,7 @@ and ``codes_to_residual`` to turn sampled labels into latent, ``resize_to_scale`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -65,6 +66,8 @@ class MultiScaleQuantizer(nn.Module):
     """
 
     label_kind: str = ''
+    #: names of parameters/buffers whose first axis runs over the K scales (adapted on load)
+    per_scale_keys: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -80,6 +83,46 @@ class MultiScaleQuantizer(nn.Module):
         self.scale_sizes: list[tuple[int, int]] = check_scale_sizes(scale_sizes)
         self.down_mode = down_mode
         self.up_mode = 'bilinear' if up_mode == 'trilinear' else up_mode
+        # the schedule travels with the weights, so a checkpoint can be loaded under another one
+        self.register_buffer('scale_schedule', torch.tensor(self.scale_sizes, dtype=torch.long))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Load per-scale tensors saved under another scale schedule (curriculum stages).
+
+        Each scale of this schedule takes the saved scale of the same size, else the one at the
+        closest relative size ``log(h_k / h_K)``; without a saved schedule, scale ``k`` takes
+        saved scale ``min(k, K_saved - 1)``.
+        """
+        saved = state_dict.get(prefix + 'scale_schedule')
+        mine = self.scale_schedule
+        lengths = {
+            state_dict[prefix + n].shape[0] for n in self.per_scale_keys if prefix + n in state_dict
+        }
+        if (saved is not None and not torch.equal(saved.cpu(), mine.cpu())) or (
+            saved is None and lengths and lengths != {self.num_scales}
+        ):
+            index = self._schedule_mapping(saved, next(iter(lengths)) if lengths else None)
+            for name in self.per_scale_keys:
+                if prefix + name in state_dict:
+                    state_dict[prefix + name] = state_dict[prefix + name][index]
+            state_dict[prefix + 'scale_schedule'] = mine.clone()
+        elif saved is None:
+            state_dict[prefix + 'scale_schedule'] = mine.clone()  # checkpoints from before
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _schedule_mapping(self, saved, saved_len) -> torch.Tensor:
+        if saved is None:
+            return torch.tensor([min(k, saved_len - 1) for k in range(self.num_scales)])
+        saved_sizes = [tuple(int(v) for v in row) for row in saved.tolist()]
+        rel_saved = torch.tensor([math.log(h / saved_sizes[-1][0]) for h, _ in saved_sizes])
+        index = []
+        for h, w in self.scale_sizes:
+            if (h, w) in saved_sizes:
+                index.append(saved_sizes.index((h, w)))
+            else:
+                rel = math.log(h / self.latent_size[0])
+                index.append(int((rel_saved - rel).abs().argmin()))
+        return torch.tensor(index)
 
     # ---- sizes ---------------------------------------------------------------------------
     @property
@@ -137,8 +180,10 @@ class MultiScaleQuantizer(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """Quantize the scale-``k`` residual ``(N, d, h_k, w_k)``.
 
-        Returns ``(codes, labels, aux)``: codes ``(N, d, h_k, w_k)`` (straight-through in
-        training), labels of scale ``k``, and auxiliary unweighted loss terms of this scale.
+        Returns ``(codes, labels, aux)``: codes ``(N, d, h_k, w_k)``, labels of scale ``k``,
+        and auxiliary unweighted loss terms of this scale. Codes may carry gradient to the
+        quantizer's own parameters (codebook, code scales); the straight-through estimator to
+        the latent is applied once, to the summed pyramid, by :meth:`forward`.
         """
         raise NotImplementedError
 

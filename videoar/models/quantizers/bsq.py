@@ -77,6 +77,7 @@ class MultiScaleBSQ(MultiScaleQuantizer):
     """
 
     label_kind = 'bits'
+    per_scale_keys = ('log_scales',)
 
     def __init__(
         self,

@@ -20,7 +20,13 @@ import torch
 from torch import nn
 
 from videoar.registry import TOKENIZERS
-from videoar.utils import ConfigError, check_choice, check_divisible, check_num_frames, check_positive
+from videoar.utils import (
+    ConfigError,
+    check_choice,
+    check_divisible,
+    check_num_frames,
+    check_positive,
+)
 
 from .layers import PAD_MODES, Decoder, Encoder, TimeExpand, inflate_state_dict
 
@@ -32,12 +38,13 @@ def _stage_plan(spatial_stride, temporal_stride, channel_mult, temporal_stages):
     check_choice(spatial_stride, SPATIAL_STRIDES, 'spatial_stride')
     check_choice(temporal_stride, TEMPORAL_STRIDES, 'temporal_stride')
     num_stages = int(math.log2(spatial_stride))
-    channel_mult = tuple(int(m) for m in channel_mult)
+    default_mult = (1, 2, 2, 4)[:num_stages]
+    channel_mult = default_mult if channel_mult is None else tuple(int(m) for m in channel_mult)
     if len(channel_mult) != num_stages or min(channel_mult) < 1:
         raise ConfigError(
             f'channel_mult needs one positive multiplier per stride-2 stage: spatial_stride='
             f'{spatial_stride} has {num_stages} stages, got channel_mult={channel_mult} '
-            f'(e.g. {tuple([1, 2, 2, 4][:num_stages]) if num_stages <= 4 else (1,) * num_stages}).'
+            f'(e.g. {default_mult}).'
         )
     num_temporal = int(math.log2(temporal_stride))
     if temporal_stages is None:  # down-sample time in the last stages (most channels)
@@ -62,7 +69,7 @@ class _TokenizerBase(nn.Module):
         spatial_stride: int = 8,
         temporal_stride: int = 4,
         base_channels: int = 32,
-        channel_mult: Sequence[int] = (1, 2, 2),
+        channel_mult: Sequence[int] | None = None,
         num_res_blocks: int = 1,
         temporal_stages: Sequence[int] | None = None,
         temporal_kernel_size: int = 3,
@@ -107,7 +114,7 @@ class CausalVideoTokenizer(_TokenizerBase):
         spatial_stride: 4, 8 or 16 (``log2`` stride-2 stages).
         temporal_stride: ``tau`` in 1, 2, 4 (``log2(tau)`` stages also halve time).
         base_channels: channels of the first stage.
-        channel_mult: one multiplier per stage, e.g. ``(1, 2, 2)`` for stride 8.
+        channel_mult: one multiplier per stage (default ``(1, 2, 2, 4)[:stages]``).
         num_res_blocks: residual blocks per stage.
         temporal_stages: which stages down-sample time (default: the last ``log2(tau)``).
         temporal_kernel_size: ``k_t`` of the causal convs (``k_t - 1`` past frames padded).
@@ -169,7 +176,7 @@ class CausalVideoTokenizer(_TokenizerBase):
         """``(B, d, T', h, w) -> (B, 3, 1 + tau (T' - 1), H, W)`` (a chunk: ``tau T'`` frames)."""
         if latent.dim() != 5 or latent.shape[1] != self.latent_dim:
             raise ValueError(
-                f'decode expects latents (B, {self.latent_dim}, T\', h, w), got {tuple(latent.shape)}.'
+                f"decode expects latents (B, {self.latent_dim}, T', h, w), got {tuple(latent.shape)}."
             )
         return self.decoder(latent, cache)
 
@@ -236,6 +243,14 @@ class ImageTokenizer2D(_TokenizerBase):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.config = dict(kwargs)
+        self.temporal_stride = 1  # per frame (the config's stride is kept for inflation)
+
+    def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, int, int]:
+        """``(num_frames, h, w)``: every frame is encoded on its own."""
+        check_positive(num_frames, 'num_frames')
+        check_divisible(height, self.spatial_stride, 'height', 'spatial_stride')
+        check_divisible(width, self.spatial_stride, 'width', 'spatial_stride')
+        return num_frames, height // self.spatial_stride, width // self.spatial_stride
 
     def _per_frame(self, fn, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 4:

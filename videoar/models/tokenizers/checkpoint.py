@@ -25,7 +25,9 @@ def freeze(module: nn.Module) -> nn.Module:
     return module
 
 
-def load_tokenizer_checkpoint(path: str, tokenizer: nn.Module, quantizer: nn.Module, freeze_modules: bool = True):
+def load_tokenizer_checkpoint(
+    path: str, tokenizer: nn.Module, quantizer: nn.Module, freeze_modules: bool = True
+):
     """Load the ``tokenizer.`` / ``quantizer.`` weights of a VideoTokenizer checkpoint.
 
     Args:

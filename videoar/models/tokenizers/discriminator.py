@@ -89,7 +89,9 @@ class LeCAM(nn.Module):
 
     def forward(self, logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
         real, fake = logits_real.float(), logits_fake.float()
-        reg = F.relu(real - self.ema_fake).pow(2).mean() + F.relu(self.ema_real - fake).pow(2).mean()
+        reg = (
+            F.relu(real - self.ema_fake).pow(2).mean() + F.relu(self.ema_real - fake).pow(2).mean()
+        )
         if self.training:
             with torch.no_grad():
                 self.ema_real.lerp_(real.mean(), 1 - self.decay)

@@ -69,7 +69,9 @@ class CausalConv3d(nn.Module):
         pad_mode: str = 'replicate',
     ) -> None:
         super().__init__()
-        self.temporal_kernel_size = kernel_size if temporal_kernel_size is None else temporal_kernel_size
+        self.temporal_kernel_size = (
+            kernel_size if temporal_kernel_size is None else temporal_kernel_size
+        )
         self.temporal_stride = temporal_stride
         self.pad_mode = pad_mode
         self.conv = nn.Conv3d(
@@ -112,9 +114,10 @@ class CausalConv3d(nn.Module):
         num_out = (full.shape[2] - kt) // st + 1 if full.shape[2] >= kt else 0
         if cache is not None:
             cache[self] = full[:, :, num_out * st :]
-        if num_out == 0:
-            h_out = self.conv(full.new_zeros(1, full.shape[1], kt, *full.shape[3:])).shape
-            return full.new_zeros(full.shape[0], h_out[1], 0, *h_out[3:])
+        if num_out == 0:  # not enough frames yet (a short chunk): they wait in the cache
+            k, s, p = self.conv.kernel_size[1], self.conv.stride[1], self.conv.padding[1]
+            h, w = ((n + 2 * p - k) // s + 1 for n in full.shape[3:])
+            return full.new_zeros(full.shape[0], self.conv.out_channels, 0, h, w)
         return self.conv(full[:, :, : (num_out - 1) * st + kt])
 
 
@@ -141,7 +144,9 @@ def make_conv(dims: int, in_channels, out_channels, kernel_size=3, **kwargs) -> 
 class ResBlock(nn.Module):
     """Pre-activation residual block: (norm, SiLU, conv) x 2 plus a 1x1 shortcut if needed."""
 
-    def __init__(self, dims, in_channels, out_channels, temporal_kernel_size=3, pad_mode='replicate'):
+    def __init__(
+        self, dims, in_channels, out_channels, temporal_kernel_size=3, pad_mode='replicate'
+    ):
         super().__init__()
         conv_kwargs = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
         self.norm1 = FrameGroupNorm(_num_groups(in_channels), in_channels)
@@ -243,7 +248,12 @@ class Upsample(nn.Module):
             TimeExpand(channels, temporal_kernel_size, pad_mode) if self.temporal else None
         )
         self.conv = make_conv(
-            dims, channels, channels, 3, temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode
+            dims,
+            channels,
+            channels,
+            3,
+            temporal_kernel_size=temporal_kernel_size,
+            pad_mode=pad_mode,
         )
 
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
@@ -281,7 +291,11 @@ class Encoder(nn.Module):
     ):
         super().__init__()
         kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
-        block_kt = temporal_kernel_size if block_temporal_kernel_size is None else block_temporal_kernel_size
+        block_kt = (
+            temporal_kernel_size
+            if block_temporal_kernel_size is None
+            else block_temporal_kernel_size
+        )
         bkw = dict(temporal_kernel_size=block_kt, pad_mode=pad_mode)
         chans = [base_channels * m for m in channel_mult]
         self.conv_in = make_conv(dims, in_channels, chans[0], 3, **kw)
@@ -327,7 +341,11 @@ class Decoder(nn.Module):
     ):
         super().__init__()
         kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
-        block_kt = temporal_kernel_size if block_temporal_kernel_size is None else block_temporal_kernel_size
+        block_kt = (
+            temporal_kernel_size
+            if block_temporal_kernel_size is None
+            else block_temporal_kernel_size
+        )
         bkw = dict(temporal_kernel_size=block_kt, pad_mode=pad_mode)
         chans = [base_channels * m for m in channel_mult]
         prev = chans[-1]
@@ -380,7 +398,9 @@ def inflate_state_dict(state_dict_2d: dict, state_dict_3d: dict, keep_3d=()) -> 
         source = state_dict_2d[name]
         if target.dim() == 5 and source.dim() == 4:
             if tuple(target.shape[:2]) + tuple(target.shape[3:]) != tuple(source.shape):
-                raise ValueError(f'{name}: cannot inflate {tuple(source.shape)} into {tuple(target.shape)}')
+                raise ValueError(
+                    f'{name}: cannot inflate {tuple(source.shape)} into {tuple(target.shape)}'
+                )
             weight = torch.zeros_like(target)
             weight[:, :, -1] = source.to(target.dtype)
             out[name] = weight

@@ -23,7 +23,6 @@ import math
 from collections.abc import Mapping
 
 import torch
-import torch.nn.functional as F
 from einops import rearrange
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
@@ -276,7 +275,9 @@ class GANOptimWrapperConstructor:
         for name, cfg in self.optim_wrapper_cfg.items():
             cfg = dict(cfg)
             paramwise = cfg.pop('paramwise_cfg', self.paramwise_cfg)
-            module = model.optim_module(name) if hasattr(model, 'optim_module') else getattr(model, name)
+            module = (
+                model.optim_module(name) if hasattr(model, 'optim_module') else getattr(model, name)
+            )
             wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(module)
         return OptimWrapperDict(**wrappers)
 
