@@ -22,6 +22,12 @@ stages = [
     dict(
         name='tokenizer',
         config='configs/tokenizer/videoar-tokenizer_tiny_1xb8-600iters_movingdigits-32x32-17f.py',
+        # fewer iterations than the standalone config, to keep the main job within ~20 minutes
+        cfg_options={
+            'train_cfg.max_iters': 400,
+            'train_cfg.val_interval': 400,
+            'default_hooks.checkpoint.interval': 400,
+        },
     ),
     dict(
         name='stage1',

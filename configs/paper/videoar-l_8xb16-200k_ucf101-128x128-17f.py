@@ -25,7 +25,7 @@ model = dict(
         latent_dim=48,
         spatial_stride=16,
         temporal_stride=4,
-        base_channels=128,
+        base_channels=64,
         channel_mult=(1, 2, 4, 4),
         num_res_blocks=2,
     ),

@@ -17,5 +17,5 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=ma
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.0))
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(interval=max_iters),
+    checkpoint=dict(interval=200),
 )

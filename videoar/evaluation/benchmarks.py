@@ -20,7 +20,8 @@ def _time(fn, repeats: int) -> float:
 
 
 def bench_i3d(quick: bool = True) -> dict:
-    """I3D feature extraction (16 frames, 224x224 after resize from 128x128), fp32 and bf16.
+    """I3D feature extraction (16 frames, 224x224 after resize from 128x128), fp32 and bf16,
+    with 1 torch thread and with the current setting.
 
     Uses random weights (the speed does not depend on the values), so it runs without the
     cached checkpoint.
@@ -28,14 +29,19 @@ def bench_i3d(quick: bool = True) -> dict:
     from videoar.evaluation.feature_extractors.i3d import I3D
 
     batch = 2 if quick else 4
-    repeats = 1 if quick else 3
+    repeats = 1 if quick else 2
     video = torch.rand(batch, 3, 16, 128, 128) * 2 - 1
-    out = dict(batch=batch, num_frames=16, threads=torch.get_num_threads())
-    for precision in ('fp32', 'bf16'):
-        model = I3D(random_init=True, precision=precision, batch_size=batch)
-        seconds = _time(lambda model=model: model(video), repeats)
-        out[f'{precision}_clips_per_s'] = batch / seconds
-        out[f'{precision}_s_per_clip'] = seconds / batch
+    default_threads = torch.get_num_threads()
+    out = dict(batch=batch, num_frames=16)
+    for threads in sorted({1, default_threads}):
+        torch.set_num_threads(threads)
+        try:
+            for precision in ('fp32', 'bf16'):
+                model = I3D(random_init=True, precision=precision, batch_size=batch)
+                seconds = _time(lambda model=model: model(video), repeats)
+                out[f'{precision}_{threads}thr_clips_per_s'] = batch / seconds
+        finally:
+            torch.set_num_threads(default_threads)
     return out
 
 

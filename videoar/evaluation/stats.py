@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from .frechet import _single_threaded_blas
+
 
 class StreamingGaussianStats:
     """Running count, mean ``(D,)`` and centred second moment ``M2 (D, D)``, all float64.
@@ -60,7 +62,9 @@ class StreamingGaussianStats:
             return self
         batch_mean = x.mean(axis=0)
         centred = x - batch_mean
-        self._merge_moments(x.shape[0], batch_mean, centred.T @ centred)
+        with _single_threaded_blas():
+            moment = centred.T @ centred
+        self._merge_moments(x.shape[0], batch_mean, moment)
         return self
 
     def merge(self, other: StreamingGaussianStats) -> StreamingGaussianStats:
