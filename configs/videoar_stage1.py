@@ -22,7 +22,9 @@ train_dataloader = dict(
         type='JointImageVideoDataset',
         dataset=dict(
             type='LatentCacheDataset',
-            dataset=dict(type='MovingDigits', split='train', length=10000, num_frames=9, height=16, width=16),
+            dataset=dict(
+                type='MovingDigits', split='train', length=10000, num_frames=9, height=16, width=16
+            ),
             tokenizer=dict(config={{_base_.tokenizer_config}}),
             checkpoint={{_base_.tokenizer_run}},
             cache_dir={{_base_.latent_cache_dir}},

@@ -15,7 +15,9 @@ train_dataloader = dict(
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='LatentCacheDataset',
-        dataset=dict(type='MovingDigits', split='train', length=10000, num_frames=17, height=32, width=32),
+        dataset=dict(
+            type='MovingDigits', split='train', length=10000, num_frames=17, height=32, width=32
+        ),
         tokenizer=dict(config={{_base_.tokenizer_config}}),
         checkpoint={{_base_.tokenizer_run}},
         cache_dir={{_base_.latent_cache_dir}},
@@ -34,7 +36,9 @@ custom_hooks = [
         command='python tools/train.py configs/videoar_stage2.py',
     ),
     dict(type='StageFinishedHook'),
-    dict(type='VideoVisualizationHook', interval=200, conditions=dict(label=list(range(10))), fps=8),
+    dict(
+        type='VideoVisualizationHook', interval=200, conditions=dict(label=list(range(10))), fps=8
+    ),
     dict(
         type='GenerationEvaluationHook',
         metrics={{_base_.generation_metrics}},

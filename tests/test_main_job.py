@@ -50,8 +50,8 @@ def test_quick_curriculum_interrupt_resume_and_generate(tmp_path, repo_root, sub
     proc.wait()
     log.close()
     assert os.path.isfile(os.path.join(stage3, 'last_checkpoint')), (
-        (tmp_path / 'first_run.log').read_text()[-4000:]
-    )
+        tmp_path / 'first_run.log'
+    ).read_text()[-4000:]
     assert not os.path.isfile(os.path.join(stage3, 'finished.json')), 'stage 3 was not interrupted'
     interrupted_at = open(os.path.join(stage3, 'last_checkpoint')).read().strip()
 
@@ -88,11 +88,27 @@ def test_quick_curriculum_interrupt_resume_and_generate(tmp_path, repo_root, sub
     # 5. tools/generate.py on the final checkpoint writes a playable mp4
     out_dir = str(tmp_path / 'generated')
     gen = subprocess.run(
-        [sys.executable, 'tools/generate.py', 'configs/videoar_stage3.py',
-         os.path.join(work, 'stage3', 'iter_12.pth'), '--classes', '3', '--num-samples', '1',
-         '--out', out_dir, '--cfg-options', 'model.transformer.dim=64',
-         'model.transformer.depth=2', 'model.transformer.num_heads=2'],  # fmt: skip
-        env=subprocess_env, cwd=repo_root, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            'tools/generate.py',
+            'configs/videoar_stage3.py',
+            os.path.join(work, 'stage3', 'iter_12.pth'),
+            '--classes',
+            '3',
+            '--num-samples',
+            '1',
+            '--out',
+            out_dir,
+            '--cfg-options',
+            'model.transformer.dim=64',
+            'model.transformer.depth=2',
+            'model.transformer.num_heads=2',
+        ],  # fmt: skip
+        env=subprocess_env,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert gen.returncode == 0, gen.stdout[-3000:] + gen.stderr[-3000:]
     mp4s = sorted(f for f in os.listdir(out_dir) if f.endswith('.mp4') and 'grid' not in f)

@@ -1,6 +1,6 @@
 """Evaluate a checkpoint with the metrics of a config and write ``metrics.json``.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--cfg-options k=v ...]
+python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--cfg-options k=v ...]
 """
 
 import argparse
@@ -20,11 +20,11 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics.json')
-    parser.add_argument('--out', help='where to write the metrics json (default: WORK_DIR/metrics.json)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings')
     parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none'
+        '--out', help='where to write the metrics json (default: WORK_DIR/metrics.json)'
     )
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -52,8 +52,12 @@ def main(argv=None):
         from videoar.evaluation.report import write_metrics_json
 
         out = args.out or osp.join(work_dir, 'metrics.json')
-        write_metrics_json(out, metrics, runner.test_evaluator, extra=dict(
-            config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint)))
+        write_metrics_json(
+            out,
+            metrics,
+            runner.test_evaluator,
+            extra=dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint)),
+        )
         for name, value in metrics.items():
             print(f'[videoar] {name}: {value}')
         print(f'[videoar] metrics written to {osp.abspath(out)}', flush=True)

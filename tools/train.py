@@ -38,9 +38,7 @@ def parse_args(argv=None):
         action=DictAction,
         help='override config settings, e.g. model.transformer.depth=8 train_cfg.max_iters=500',
     )
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none'
-    )
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -72,7 +70,9 @@ def main(argv=None):
 
     runner = launch.build_runner(cfg)
     if runner.rank == 0:
-        print(f'[videoar] work dir: {osp.abspath(work_dir)} (logs, config, checkpoints)', flush=True)
+        print(
+            f'[videoar] work dir: {osp.abspath(work_dir)} (logs, config, checkpoints)', flush=True
+        )
     runner.train()
     if runner.rank == 0:
         last = osp.join(work_dir, 'last_checkpoint')

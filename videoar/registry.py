@@ -112,9 +112,7 @@ PARAM_SCHEDULERS = Registry(
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['videoar.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['videoar.evaluation'])
 TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=_MODELS)
-VISUALIZERS = Registry(
-    'visualizer', parent=MMENGINE_VISUALIZERS, locations=['videoar.engine']
-)
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, locations=['videoar.engine'])
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, locations=['videoar.engine'])
 LOG_PROCESSORS = Registry(
     'log_processor', parent=MMENGINE_LOG_PROCESSORS, locations=['videoar.engine']

@@ -9,7 +9,9 @@ _base_ = [
     './default_runtime.py',
 ]
 
-tokenizer_config = 'configs/tokenizer/videoar-tokenizer_tiny_1xb8-600iters_movingdigits-32x32-17f.py'
+tokenizer_config = (
+    'configs/tokenizer/videoar-tokenizer_tiny_1xb8-600iters_movingdigits-32x32-17f.py'
+)
 tokenizer_run = dict(
     _delete_=True,
     work_dir='./work_dirs/videoar-tokenizer_tiny_1xb8-600iters_movingdigits-32x32-17f',

@@ -45,7 +45,9 @@ model = dict(
     masking=dict(type='BlockCausalMask'),
     pos_encoding=dict(type='MultiScaleTemporalRoPE'),
     sample_cfg=dict(
-        cfg_schedule=dict(type='TemporalSpatialCFG', first_start=1.0, first_end=5.0, max_scale=10.0),
+        cfg_schedule=dict(
+            type='TemporalSpatialCFG', first_start=1.0, first_end=5.0, max_scale=10.0
+        ),
         temperature=1.0,
         top_k=0,
         top_p=1.0,

@@ -30,7 +30,9 @@ def test_latent_items_are_cut_to_one_latent_frame():
             return 4
 
         def __getitem__(self, i):
-            return dict(inputs=torch.zeros(0), data_samples=dict(label=i, latent=torch.randn(8, 3, 2, 2)))
+            return dict(
+                inputs=torch.zeros(0), data_samples=dict(label=i, latent=torch.randn(8, 3, 2, 2))
+            )
 
     joint = JointImageVideoDataset(Latents())
     assert joint[(1, 'image')]['data_samples']['latent'].shape == (8, 1, 2, 2)

@@ -136,7 +136,9 @@ def test_num_latent_frames_serves_the_latents_of_the_shorter_clip(tmp_path):
     with torch.no_grad():
         direct = tokenizer.encode(short[1]['inputs'][None])[0]  # tau 2: 5 frames -> 3 latents
     assert cut[1]['data_samples']['latent'].shape == (4, 2, 4, 4)
-    torch.testing.assert_close(cut[1]['data_samples']['latent'], direct[:, :2], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        cut[1]['data_samples']['latent'], direct[:, :2], atol=1e-5, rtol=1e-4
+    )
     with pytest.raises(ConfigError, match='num_latent_frames=9 exceeds'):
         LatentCacheDataset(dataset=long_clips, tokenizer=TOKENIZER, checkpoint=str(tmp_path / 'tok.pth'),
                            cache_dir=str(tmp_path), num_latent_frames=9)  # fmt: skip

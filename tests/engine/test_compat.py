@@ -79,8 +79,11 @@ def test_bf16_wrapper_autocasts_and_trains_on_cpu():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
     wrapper = OPTIM_WRAPPERS.build(
-        dict(type='PortableAmpOptimWrapper', dtype='bfloat16',
-             optimizer=torch.optim.SGD(model.parameters(), lr=0.05))  # fmt: skip
+        dict(
+            type='PortableAmpOptimWrapper',
+            dtype='bfloat16',
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+        )  # fmt: skip
     )
     assert isinstance(wrapper, PortableAmpOptimWrapper)
     x = torch.randn(64, 8)

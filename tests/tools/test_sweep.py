@@ -7,11 +7,23 @@ import sys
 def test_sweep_runs_each_combination_and_summarises(tmp_path, repo_root, subprocess_env):
     work = tmp_path / 'sweep'
     proc = subprocess.run(
-        [sys.executable, 'tools/sweep.py', 'tests/fixtures/toy_train_config.py',
-         '--grid', 'optim_wrapper.optimizer.lr=0.01,0.1',
-         '--cfg-options', 'train_cfg.max_iters=4', 'default_hooks.logger.interval=1',
-         '--work-dir', str(work)],  # fmt: skip
-        env=subprocess_env, cwd=repo_root, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            'tools/sweep.py',
+            'tests/fixtures/toy_train_config.py',
+            '--grid',
+            'optim_wrapper.optimizer.lr=0.01,0.1',
+            '--cfg-options',
+            'train_cfg.max_iters=4',
+            'default_hooks.logger.interval=1',
+            '--work-dir',
+            str(work),
+        ],  # fmt: skip
+        env=subprocess_env,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((work / 'sweep.json').read_text())

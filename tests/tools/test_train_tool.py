@@ -30,8 +30,15 @@ def _iters_logged(work_dir):
 def test_train_checkpoint_resume(tmp_path, repo_root, subprocess_env):
     work = str(tmp_path / 'work')
     out = _run(
-        [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work,
-         '--cfg-options', 'train_cfg.max_iters=6'],  # fmt: skip
+        [
+            sys.executable,
+            'tools/train.py',
+            CONFIG,
+            '--work-dir',
+            work,
+            '--cfg-options',
+            'train_cfg.max_iters=6',
+        ],  # fmt: skip
         subprocess_env,
         repo_root,
     )
@@ -57,12 +64,26 @@ def test_train_checkpoint_resume(tmp_path, repo_root, subprocess_env):
 def test_resume_refuses_foreign_pickle(tmp_path, repo_root, subprocess_env):
     class_def = 'import os\nclass Evil:\n    def __reduce__(self):\n        return (os.system, ("echo pwned",))\n'
     bad = tmp_path / 'evil.pth'
-    code = class_def + f'import torch\ntorch.save({{"state_dict": {{}}, "meta": {{"x": Evil()}}}}, {str(bad)!r})\n'
+    code = (
+        class_def
+        + f'import torch\ntorch.save({{"state_dict": {{}}, "meta": {{"x": Evil()}}}}, {str(bad)!r})\n'
+    )
     subprocess.run([sys.executable, '-c', code], check=True)
     proc = subprocess.run(
-        [sys.executable, 'tools/train.py', CONFIG, '--work-dir', str(tmp_path / 'w'),
-         '--resume', str(bad)],  # fmt: skip
-        env=subprocess_env, cwd=repo_root, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            'tools/train.py',
+            CONFIG,
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--resume',
+            str(bad),
+        ],  # fmt: skip
+        env=subprocess_env,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode != 0
     assert 'allowlist' in proc.stderr and 'pwned' not in proc.stdout
@@ -71,8 +92,16 @@ def test_resume_refuses_foreign_pickle(tmp_path, repo_root, subprocess_env):
 def test_amp_flag_trains_with_bf16_on_cpu(tmp_path, repo_root, subprocess_env):
     work = str(tmp_path / 'amp')
     out = _run(
-        [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work, '--amp',
-         '--cfg-options', 'train_cfg.max_iters=4'],  # fmt: skip
+        [
+            sys.executable,
+            'tools/train.py',
+            CONFIG,
+            '--work-dir',
+            work,
+            '--amp',
+            '--cfg-options',
+            'train_cfg.max_iters=4',
+        ],  # fmt: skip
         subprocess_env,
         repo_root,
     )
@@ -82,10 +111,14 @@ def test_amp_flag_trains_with_bf16_on_cpu(tmp_path, repo_root, subprocess_env):
 
 def test_misspelt_top_level_key_fails_before_training(tmp_path, repo_root, subprocess_env):
     cfg = tmp_path / 'bad.py'
-    cfg.write_text(f"_base_ = [{os.path.join(repo_root, CONFIG)!r}]\noptim_wraper = dict()\n")
+    cfg.write_text(f'_base_ = [{os.path.join(repo_root, CONFIG)!r}]\noptim_wraper = dict()\n')
     proc = subprocess.run(
         [sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'w')],
-        env=subprocess_env, cwd=repo_root, capture_output=True, text=True, timeout=300,
+        env=subprocess_env,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode != 0
     assert "'optim_wraper' looks like a misspelling of 'optim_wrapper'" in proc.stderr
@@ -96,12 +129,28 @@ def test_misspelt_top_level_key_fails_before_training(tmp_path, repo_root, subpr
 def test_two_process_gloo_ddp_trains(tmp_path, repo_root, subprocess_env):
     work = str(tmp_path / 'ddp')
     out = _run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2',
-         '--master-port', '29517', 'tools/train.py', CONFIG, '--launcher', 'pytorch',
-         '--work-dir', work, '--cfg-options', 'train_cfg.max_iters=4'],  # fmt: skip
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--nproc-per-node',
+            '2',
+            '--master-port',
+            '29517',
+            'tools/train.py',
+            CONFIG,
+            '--launcher',
+            'pytorch',
+            '--work-dir',
+            work,
+            '--cfg-options',
+            'train_cfg.max_iters=4',
+        ],  # fmt: skip
         subprocess_env,
         repo_root,
     )
-    assert 'MMDistributedDataParallel' in out or 'world_size: 2' in out.replace('World size', 'world_size')
+    assert 'MMDistributedDataParallel' in out or 'world_size: 2' in out.replace(
+        'World size', 'world_size'
+    )
     ckpt = torch.load(os.path.join(work, 'iter_4.pth'), weights_only=False)
     assert ckpt['meta']['iter'] == 4

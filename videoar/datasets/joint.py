@@ -56,7 +56,9 @@ class JointImageVideoDataset(Dataset):
         if 'latent' in meta:
             meta['latent'] = meta['latent'][:, :1].contiguous()
         if 'caption' in meta and ' moving' in str(meta['caption']):
-            meta['caption'] = str(meta['caption']).split(' moving')[0]  # 'digit 3 moving up' -> 'digit 3'
+            meta['caption'] = str(meta['caption']).split(' moving')[
+                0
+            ]  # 'digit 3 moving up' -> 'digit 3'
         item['data_samples'] = meta
         return item
 
@@ -77,7 +79,9 @@ class ModalityBatchSampler(Sampler):
 
     def __init__(self, sampler, batch_size: int, image_ratio: float = 0.5, seed: int = 0) -> None:
         if not 0.0 <= image_ratio <= 1.0:
-            raise ConfigError(f'ModalityBatchSampler.image_ratio must be in [0, 1], got {image_ratio}.')
+            raise ConfigError(
+                f'ModalityBatchSampler.image_ratio must be in [0, 1], got {image_ratio}.'
+            )
         self.sampler = sampler
         self.batch_size = int(batch_size)
         self.image_ratio = float(image_ratio)

@@ -124,7 +124,7 @@ def load_checkpoint_safe(filename: str, map_location='cpu'):
             what = f'a pickled object ({lines[-1].strip()[:300] if lines else text[:300]})'
         raise UnsafeCheckpointError(
             f'refusing to load {filename!r}: it contains {what} '
-            'not in videoar\'s checkpoint allowlist (tensors, numpy arrays and mmengine run '
+            "not in videoar's checkpoint allowlist (tensors, numpy arrays and mmengine run "
             'metadata). Loading it could run arbitrary code. If you wrote this file yourself '
             'and trust it, allow that type with '
             'videoar.engine.compat.allow_checkpoint_globals(<the class>), or re-save only '

@@ -311,7 +311,9 @@ def resolve_checkpoint(spec, what: str = 'checkpoint') -> str | None:
         return spec
     if osp.isdir(spec) or command is not None:
         return find_final_checkpoint(spec, command=command)
-    raise CheckpointNotFoundError(f'{what} {spec!r} does not exist (neither a file nor a directory).')
+    raise CheckpointNotFoundError(
+        f'{what} {spec!r} does not exist (neither a file nor a directory).'
+    )
 
 
 __all__ = [

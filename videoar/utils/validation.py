@@ -17,7 +17,7 @@ class ConfigError(ValueError):
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.5)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ''
+    return f' (did you mean {", ".join(repr(c) for c in close)}?)' if close else ''
 
 
 def check_known_keys(cfg: Mapping, allowed: Iterable[str], where: str) -> None:

@@ -12,7 +12,13 @@ optim_wrapper = dict(
 )
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup_iters),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup_iters, end=max_iters, eta_min_ratio=0.1),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=False,
+        begin=warmup_iters,
+        end=max_iters,
+        eta_min_ratio=0.1,
+    ),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
 val_cfg = dict(type='ValLoop')
