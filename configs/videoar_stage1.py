@@ -13,6 +13,7 @@ model = dict(
     quantizer=dict(scale_sizes=[1, 2]),
 )
 train_dataloader = dict(
+    _delete_=True,
     batch_size=32,
     num_workers=0,
     sampler=dict(type='InfiniteSampler', shuffle=True),
@@ -33,8 +34,4 @@ train_dataloader = dict(
     ),
 )
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
-test_cfg = None
 custom_hooks = [dict(type='StageFinishedHook')]

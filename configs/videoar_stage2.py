@@ -8,28 +8,8 @@ _base_ = ['./_base_/videoar_movingdigits_ar.py']
 
 max_iters = 300
 model = dict(num_frames=9, resolution=(32, 32), max_frames=5)
-train_dataloader = dict(
-    batch_size=16,
-    num_workers=0,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='LatentCacheDataset',
-        dataset=dict(
-            type='MovingDigits', split='train', length=10000, num_frames=17, height=32, width=32
-        ),
-        tokenizer=dict(config={{_base_.tokenizer_config}}),
-        checkpoint={{_base_.tokenizer_run}},
-        cache_dir={{_base_.latent_cache_dir}},
-        num_items={{_base_.cache_items}},
-        num_latent_frames=3,
-    ),
-)
+train_dataloader = dict(dataset=dict(num_latent_frames=3))
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
-test_cfg = None
 custom_hooks = [
     dict(
         type='InitFromStageHook',

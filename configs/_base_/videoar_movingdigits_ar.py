@@ -50,3 +50,26 @@ generation_metrics = [
 ]
 
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=1000000, max_keep_ckpts=1))
+
+# Training data: cached latents of 17 x 32 x 32 clips (stage 2 serves their first 3 latent
+# frames, which a causal tokenizer makes exactly the latents of 9-frame clips).
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='LatentCacheDataset',
+        dataset=dict(type='MovingDigits', split='train', length=10000, num_frames=17, height=32, width=32),
+        tokenizer=dict(config=tokenizer_config),
+        checkpoint=tokenizer_run,
+        cache_dir=latent_cache_dir,
+        num_items=cache_items,
+    ),
+)
+# AR stages train only; the evaluation runs from hooks (GenerationEvaluationHook) or the
+# curriculum's evaluate stage.
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+test_cfg = None
