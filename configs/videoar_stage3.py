@@ -6,7 +6,7 @@
 #   --cfg-options custom_hooks.0.checkpoint=PATH
 _base_ = ['./_base_/videoar_movingdigits_ar.py']
 
-max_iters = 400
+max_iters = 1000
 model = dict(num_frames=17, resolution=(32, 32), max_frames=5)
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
 custom_hooks = [
