@@ -60,7 +60,9 @@ train_dataloader = dict(
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='LatentCacheDataset',
-        dataset=dict(type='MovingDigits', split='train', length=10000, num_frames=17, height=32, width=32),
+        dataset=dict(
+            type='MovingDigits', split='train', length=10000, num_frames=17, height=32, width=32
+        ),
         tokenizer=dict(config=tokenizer_config),
         checkpoint=tokenizer_run,
         cache_dir=latent_cache_dir,
