@@ -62,3 +62,19 @@ def test_project_mask_drops_distant_frames_more(tmp_path):
     assert abs(visible[0] - 0.2) < 0.05  # distance 3: p = 0.8
     assert bool(mask[:, :, : layout.prefix_len].all())  # the prefix is never hidden
     assert torch.equal(mask_fn(layout, 2, False), mask_fn.static_mask(layout))
+
+
+def test_project_config_swaps_the_mask_by_config_alone():
+    sys.path.insert(0, ROOT)
+    cfg = Config.fromfile(
+        os.path.join(
+            ROOT,
+            'projects',
+            'distance_frame_mask',
+            'configs',
+            'videoar_distance-mask_movingdigits.py',
+        )  # fmt: skip
+    )
+    assert cfg.model.masking == dict(type='DistanceFrameMask', base=0.0, slope=0.1)
+    assert type(MASKINGS.build(cfg.model.masking)).__name__ == 'DistanceFrameMask'
+    assert cfg.model.num_frames == 17  # everything else comes from stage 3
