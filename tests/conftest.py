@@ -8,7 +8,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-torch.set_num_threads(1)  # tiny test models: threads only add overhead
+# Tiny test models run fastest on one thread (two threads were 5-100x slower under load).
+torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Every test starts on one torch thread, whatever the previous test set."""
+    torch.set_num_threads(1)
+    yield
 
 
 @pytest.fixture

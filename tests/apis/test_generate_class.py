@@ -41,14 +41,6 @@ CONFIG = dict(
 )
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture
 def model():
     torch.manual_seed(0)

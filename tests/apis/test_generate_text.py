@@ -32,14 +32,6 @@ TEXT_MODEL = dict(
 )
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope='module')
 def trained():
     """The tiny text model after a few AdamW steps on 8 captioned clips, and its losses."""

@@ -35,14 +35,6 @@ TEXT_CONFIG = CLASS_CONFIG.replace(
 )
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _write_tiny(tmp_path, name, text):
     """A config file and a checkpoint in mmengine's format for it."""
     from mmengine.config import Config

@@ -34,14 +34,6 @@ TINY_TEXT_MODEL = dict(
 )
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _text_model(seed=0):
     torch.manual_seed(seed)
     model = MODELS.build(TINY_TEXT_MODEL)

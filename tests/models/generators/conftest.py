@@ -57,16 +57,6 @@ def tiny_model():
     return build_tiny
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny models run fastest on one thread; with two threads on a loaded machine every small op
-    waits for the second OpenMP thread (measured: 3.5 ms vs up to 0.5 s per training step)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture
 def tiny_config():
     """A fresh copy of the tiny model config dict."""
