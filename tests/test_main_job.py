@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from videoar.datasets import probe_video, read_video
+from videoar.io.video import probe_video, read_video
 
 CONFIG = 'configs/videoar_curriculum_quick.py'
 pytestmark = pytest.mark.slow

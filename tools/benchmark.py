@@ -23,7 +23,7 @@ MODULES = [
     'videoar.models.tokenizers.benchmarks',
     'videoar.models.sequence.benchmarks',
     'videoar.models.generators.benchmarks',
-    'videoar.apis.benchmarks',
+    'videoar.pipelines.benchmarks',
     'videoar.evaluation.benchmarks',
     'videoar.engine.benchmarks',
 ]

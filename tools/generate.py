@@ -142,8 +142,8 @@ def main(argv=None) -> int:
     def fail(message: str) -> int:
         parser.exit(2, f'{PROG}: error: {message}\n')
 
-    from videoar.apis.generate import GenerationError, file_sha256, generate
-    from videoar.datasets.video_io import write_grid, write_video
+    from videoar.io.video import write_grid, write_video
+    from videoar.pipelines.generate import GenerationError, file_sha256, generate
     from videoar.utils import ConfigError
 
     try:

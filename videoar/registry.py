@@ -117,7 +117,7 @@ VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, locations=['v
 LOG_PROCESSORS = Registry(
     'log_processor', parent=MMENGINE_LOG_PROCESSORS, locations=['videoar.engine']
 )
-INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS, locations=['videoar.apis'])
+INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS, locations=['videoar.pipelines'])
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['videoar.datasets'])
 
 # ---- domain registries (stand alone) --------------------------------------------------------

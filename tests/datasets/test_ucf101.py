@@ -5,7 +5,8 @@ import logging
 import pytest
 import torch
 
-from videoar.datasets import UCF101, MovingDigits, class_name_to_words, write_video
+from videoar.datasets import UCF101, MovingDigits, class_name_to_words
+from videoar.io.video import write_video
 from videoar.registry import DATASETS
 from videoar.utils.validation import ConfigError
 

@@ -7,14 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from videoar.datasets import (
-    MovingDigits,
-    VideoFolderDataset,
-    from_uint8,
-    read_video,
-    resize_and_crop,
-    write_video,
-)
+from videoar.datasets import MovingDigits, VideoFolderDataset, resize_and_crop
+from videoar.io.video import from_uint8, read_video, write_video
 from videoar.registry import DATASETS
 from videoar.utils.validation import ConfigError
 

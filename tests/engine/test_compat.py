@@ -10,11 +10,8 @@ from mmengine.logging import HistoryBuffer
 from mmengine.optim import OptimWrapper
 from mmengine.runner.checkpoint import CheckpointLoader, save_checkpoint
 
-from videoar.engine.compat import (
-    PortableAmpOptimWrapper,
-    UnsafeCheckpointError,
-    load_checkpoint_safe,
-)
+from videoar.engine.compat import PortableAmpOptimWrapper
+from videoar.io.checkpoint import UnsafeCheckpointError, load_checkpoint_safe
 from videoar.registry import OPTIM_WRAPPERS
 
 

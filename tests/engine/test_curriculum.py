@@ -14,9 +14,9 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import videoar.engine  # noqa: F401
-from videoar.datasets.video_io import probe_video
 from videoar.engine import launch
 from videoar.engine.curriculum import parse_stages, run_curriculum
+from videoar.io.video import probe_video
 from videoar.registry import DATASETS, METRICS, MODELS
 from videoar.utils import ConfigError
 

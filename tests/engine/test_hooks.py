@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import videoar.engine  # noqa: F401  (registers the hooks)
-from videoar.engine.weights import CheckpointNotFoundError, find_final_checkpoint
+from videoar.io.checkpoint import CheckpointNotFoundError, find_final_checkpoint
 from videoar.registry import DATASETS, MODELS
 
 

@@ -15,8 +15,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import videoar.engine  # noqa: F401  (registers the hooks and backends)
-from videoar.datasets.video_io import probe_video, read_video
-from videoar.engine.hooks import evaluate_generation
+from videoar.evaluation import evaluate_generation
+from videoar.io.video import probe_video, read_video
 from videoar.registry import DATASETS, METRICS, MODELS
 
 FRAMES, SIZE, CLASSES = 3, 8, 3
@@ -221,7 +221,7 @@ def test_generation_evaluation_hook_writes_metrics(tmp_path):
 
 def test_evaluate_generation_dataset_conditions_and_errors():
     model = VideoToyModel()
-    from videoar.engine.hooks.generation_evaluation_hook import build_real_dataloader
+    from videoar.evaluation.real_clips import build_real_dataloader
 
     loader = build_real_dataloader(dict(dataset=dict(type='RealToyClips', length=5)), 2)
     result = evaluate_generation(

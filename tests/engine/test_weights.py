@@ -8,11 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from videoar.engine.weights import (
-    CheckpointNotFoundError,
-    find_final_checkpoint,
-    load_adapted_state_dict,
-)
+from videoar.engine.weights import load_adapted_state_dict
+from videoar.io.checkpoint import CheckpointNotFoundError, find_final_checkpoint
 
 
 class Interpolating(nn.Module):
@@ -144,7 +141,7 @@ def test_learned_positional_table_resizes_through_its_own_loader():
 
 
 def test_resolve_checkpoint_accepts_file_dir_and_names_the_command(tmp_path):
-    from videoar.engine.weights import CheckpointNotFoundError, resolve_checkpoint
+    from videoar.io.checkpoint import CheckpointNotFoundError, resolve_checkpoint
 
     ckpt = tmp_path / 'run' / 'iter_5.pth'
     ckpt.parent.mkdir()

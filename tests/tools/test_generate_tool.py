@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from videoar.datasets.video_io import probe_video, read_video
+from videoar.io.video import probe_video, read_video
 
 TOKENIZER = dict(type='CausalVideoTokenizer', latent_dim=4, spatial_stride=8, temporal_stride=4,
                  base_channels=4, channel_mult=(1, 1, 1))  # fmt: skip
@@ -39,7 +39,7 @@ def _write_tiny(tmp_path, name, text):
     """A config file and a checkpoint in mmengine's format for it."""
     from mmengine.config import Config
 
-    from videoar.apis import init_model
+    from videoar.pipelines import init_model
 
     config = tmp_path / f'{name}.py'
     config.write_text(text)
@@ -134,9 +134,9 @@ def test_generate_tool_refuses_bad_requests_before_any_work(
 ):
     tool = _load_tool(repo_root)
     config, ckpt = _write_tiny(tmp_path, 'tiny_class', CLASS_CONFIG)
-    import videoar.apis.generate  # noqa: F401
+    import videoar.pipelines.generate  # noqa: F401
 
-    generate_module = sys.modules['videoar.apis.generate']  # the module, not the function
+    generate_module = sys.modules['videoar.pipelines.generate']  # the module, not the function
     monkeypatch.setattr(generate_module, 'sample_windows', lambda *a, **k: pytest.fail('sampled'))
     out = tmp_path / 'never'
     with pytest.raises(SystemExit) as exit_info:

@@ -1,4 +1,4 @@
-"""Datasets, transforms and video I/O (PyAV).
+"""Datasets and transforms (video files are read with :mod:`videoar.io.video`).
 
 Every module that registers something (``DATASETS``, ``TRANSFORMS``) is imported here, so the
 registries' ``locations=['videoar.datasets']`` resolve ``type='Name'`` lazily.
@@ -20,17 +20,6 @@ from .transforms import (
 )
 from .ucf101 import UCF101, class_name_to_words
 from .video_folder import VideoFolderDataset
-from .video_io import (
-    VIDEO_EXTENSIONS,
-    VideoReadError,
-    from_uint8,
-    make_grid,
-    probe_video,
-    read_video,
-    to_uint8,
-    write_grid,
-    write_video,
-)
 
 __all__ = [
     'LatentCacheDataset',
@@ -52,13 +41,4 @@ __all__ = [
     'resize_and_crop',
     'resize_short_side',
     'resize_video',
-    'VIDEO_EXTENSIONS',
-    'VideoReadError',
-    'from_uint8',
-    'make_grid',
-    'probe_video',
-    'read_video',
-    'to_uint8',
-    'write_grid',
-    'write_video',
 ]

@@ -45,8 +45,9 @@ def _sample_video(folder: str) -> tuple[str, str]:
         path = os.path.join(spec.submodule_search_locations[0], 'datasets', 'data', 'bikes.mp4')
         if os.path.isfile(path):
             return path, 'bikes.mp4 (640x272, 250 frames)'
+    from videoar.io.video import write_video
+
     from .moving_digits import MovingDigits
-    from .video_io import write_video
 
     dataset = MovingDigits(num_frames=120, height=256, width=256, length=1)
     path = os.path.join(folder, 'digits.mp4')
@@ -56,7 +57,7 @@ def _sample_video(folder: str) -> tuple[str, str]:
 
 def video_decode_speed(quick: bool = True) -> dict:
     """Frames per second of a full decode, and clips per second of 17-frame clip reads."""
-    from .video_io import probe_video, read_video
+    from videoar.io.video import probe_video, read_video
 
     with tempfile.TemporaryDirectory() as folder:
         path, name = _sample_video(folder)

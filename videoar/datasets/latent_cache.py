@@ -25,42 +25,19 @@ import os.path as osp
 from collections.abc import Mapping
 
 import torch
+from mmengine.config import Config
 from mmengine.dist import barrier, get_rank
 from mmengine.logging import print_log
+from mmengine.utils import ProgressBar
 from torch.utils.data import Dataset
 
+from videoar.io.checkpoint import load_state_dict, resolve_checkpoint
+from videoar.io.records import file_sha256, state_dict_sha256, to_jsonable
 from videoar.registry import DATASETS, TOKENIZERS
 from videoar.utils import ConfigError, check_choice, check_known_keys, check_positive
 
 CACHE_VERSION = 1
 DEFAULT_CACHE_DIR = osp.join('work_dirs', 'latent_cache')
-
-
-def file_sha256(path: str, chunk_bytes: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk_bytes), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _state_sha256(module: torch.nn.Module) -> str:
-    digest = hashlib.sha256()
-    for key, value in module.state_dict().items():
-        digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _plain(cfg):
-    """ConfigDicts / tuples -> JSON-able plain structures (for fingerprints and records)."""
-    if isinstance(cfg, Mapping):
-        return {str(k): _plain(v) for k, v in cfg.items()}
-    if isinstance(cfg, (list, tuple)):
-        return [_plain(v) for v in cfg]
-    if isinstance(cfg, (str, int, float, bool)) or cfg is None:
-        return cfg
-    return repr(cfg)
 
 
 def resolve_tokenizer_cfg(tokenizer, checkpoint: str | None) -> tuple[dict, str | None]:
@@ -88,8 +65,6 @@ def resolve_tokenizer_cfg(tokenizer, checkpoint: str | None) -> tuple[dict, str 
     checkpoint = checkpoint if checkpoint is not None else inner_ckpt
     if 'config' in cfg:
         check_known_keys(cfg, ('config',), 'LatentCacheDataset.tokenizer')
-        from mmengine.config import Config
-
         path = cfg['config']
         if not osp.isfile(path):
             raise ConfigError(f'LatentCacheDataset: tokenizer config {path!r} does not exist.')
@@ -105,16 +80,13 @@ def resolve_tokenizer_cfg(tokenizer, checkpoint: str | None) -> tuple[dict, str 
     registered = isinstance(cfg['type'], str) and cfg['type'] in TOKENIZERS.module_dict
     if not registered and 'tokenizer' in cfg:
         cfg = dict(cfg['tokenizer'])
-    return _plain(cfg), checkpoint
+    return to_jsonable(cfg), checkpoint
 
 
 def load_tokenizer_weights(tokenizer: torch.nn.Module, checkpoint: str) -> None:
     """Load the ``tokenizer.`` weights of a ``VideoTokenizer`` checkpoint (or a bare state dict)
     strictly into ``tokenizer``."""
-    from videoar.engine.compat import load_checkpoint_safe
-
-    ckpt = load_checkpoint_safe(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, Mapping) else ckpt
+    state = load_state_dict(checkpoint)
     sub = {k[len('tokenizer.') :]: v for k, v in state.items() if k.startswith('tokenizer.')}
     try:
         tokenizer.load_state_dict(sub or state, strict=True)
@@ -168,8 +140,6 @@ class LatentCacheDataset(Dataset):
         self.num_latent_frames = num_latent_frames
         check_choice(dtype, ('float32', 'bfloat16', 'float16'), 'LatentCacheDataset dtype')
         if checkpoint is not None and (not isinstance(checkpoint, str) or osp.isdir(checkpoint)):
-            from videoar.engine.weights import resolve_checkpoint
-
             checkpoint = resolve_checkpoint(checkpoint, 'LatentCacheDataset checkpoint')
         self.tokenizer_cfg, self.checkpoint = resolve_tokenizer_cfg(tokenizer, checkpoint)
         if self.checkpoint is not None and not osp.isfile(self.checkpoint):
@@ -226,9 +196,9 @@ class LatentCacheDataset(Dataset):
                 'untrained tokenizer.',
                 logger='current',
             )
-            weights = 'init-sha256:' + _state_sha256(self.build_tokenizer())
+            weights = 'init-sha256:' + state_dict_sha256(self.build_tokenizer().state_dict())
         if isinstance(self.dataset_cfg, Mapping):
-            dataset = _plain(self.dataset_cfg)
+            dataset = to_jsonable(self.dataset_cfg)
         else:
             dataset = dict(object=type(self.dataset).__name__, length=len(self.dataset))
         record = dict(
@@ -284,8 +254,6 @@ class LatentCacheDataset(Dataset):
 
     @torch.no_grad()
     def _encode_all(self) -> dict:
-        from mmengine.utils import ProgressBar
-
         tokenizer = self.build_tokenizer().to(self.device)
         print_log(
             f'LatentCacheDataset: encoding {self.num_items} clips with the frozen tokenizer into '

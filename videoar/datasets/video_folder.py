@@ -25,11 +25,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from torch.utils.data import Dataset
 
+from videoar.io.video import VIDEO_EXTENSIONS, VideoReadError, from_uint8, probe_video, read_video
 from videoar.registry import DATASETS, TRANSFORMS
 from videoar.utils.validation import ConfigError, build_checked, check_choice, check_positive
 
 from .transforms import resize_and_crop
-from .video_io import VIDEO_EXTENSIONS, VideoReadError, from_uint8, probe_video, read_video
 
 # Records propagate to the root logger (pytest's caplog, a user's handlers); the NullHandler
 # keeps Python's last-resort handler from printing them a second time.

@@ -67,10 +67,15 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import barrier, is_main_process
 
+from videoar.evaluation.generation import evaluate_generation
+from videoar.evaluation.report import write_metrics_json
+from videoar.io.checkpoint import find_final_checkpoint, read_finished, read_last_checkpoint
+from videoar.pipelines import init_model
+from videoar.registry import MODELS
 from videoar.utils import ConfigError, check_choice, check_known_keys
 
 from . import launch
-from .weights import LAST_CHECKPOINT_FILE, find_final_checkpoint, read_finished
+from .hooks.video_visualization_hook import write_video_grid
 
 STAGE_KEYS = (
     'name', 'kind', 'config', 'cfg_options', 'init_from', 'tokenizer_from', 'from_stage',
@@ -296,7 +301,7 @@ class Curriculum:
                 continue
             if read_finished(self.work_dir(stage.name)) is not None:
                 out.append((stage, 'finished'))
-            elif _latest_checkpoint(self.work_dir(stage.name)):
+            elif read_last_checkpoint(self.work_dir(stage.name)):
                 out.append((stage, 'interrupted'))
             else:
                 out.append((stage, 'new'))
@@ -348,7 +353,7 @@ class Curriculum:
             )
         cfg = self.load_stage_config(stage)
         launch.check_top_level_keys(cfg, for_training=True)
-        latest = _latest_checkpoint(work_dir)
+        latest = read_last_checkpoint(work_dir)
         resuming = latest is not None and (self.resume or self.auto_resume)
         cfg.resume = resuming
         cfg.load_from = None
@@ -408,7 +413,7 @@ class Curriculum:
             settings = _to_dict(hooks[0])
             for key in ('type', 'interval', 'use_ema', 'evaluate_at_end', 'out_file', 'prefix'):
                 settings.pop(key, None)
-        allowed = set(inspect.signature(_evaluate_generation()).parameters) - {
+        allowed = set(inspect.signature(evaluate_generation).parameters) - {
             'model',
             'progress',
             'keep_videos',  # grid.num_videos
@@ -421,9 +426,6 @@ class Curriculum:
         return copy.deepcopy(settings)
 
     def run_evaluate_stage(self, stage: Stage) -> dict:
-        from .hooks.generation_evaluation_hook import write_metrics_file
-        from .hooks.video_visualization_hook import write_video_grid
-
         source = next(s for s in self.stages if s.name == stage.from_stage)
         checkpoint = self.final_checkpoint(source.name)
         source_finished = read_finished(self.work_dir(source.name)) or {}
@@ -450,7 +452,7 @@ class Curriculum:
         _say(f'stage {stage.name}: evaluating {checkpoint}')
         start = time.time()
         model = _build_model(source_cfg, checkpoint)
-        result = _evaluate_generation()(model, keep_videos=int(grid['num_videos']), **settings)
+        result = evaluate_generation(model, keep_videos=int(grid['num_videos']), **settings)
         wall = time.time() - start
         protocol = dict(result.protocol)
         protocol.update(
@@ -463,7 +465,9 @@ class Curriculum:
         metrics = result.metrics
         if is_main_process():
             os.makedirs(out_dir, exist_ok=True)
-            write_metrics_file(files['metrics'], metrics, result.evaluator, dict(protocol=protocol))
+            write_metrics_json(
+                files['metrics'], metrics, result.evaluator, extra=dict(protocol=protocol)
+            )
             if result.videos is not None:
                 write_video_grid(
                     osp.join(self.root, 'samples'), result.videos, grid['nrow'], grid['fps']
@@ -578,22 +582,6 @@ def _fmt(value) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _latest_checkpoint(work_dir: str) -> str | None:
-    """The checkpoint named by mmengine's ``last_checkpoint`` file, if both exist."""
-    last = osp.join(work_dir, LAST_CHECKPOINT_FILE)
-    if not osp.isfile(last):
-        return None
-    with open(last) as f:
-        path = f.read().strip()
-    return path if path and osp.isfile(path) else None
-
-
-def _evaluate_generation():
-    from .hooks.generation_evaluation_hook import evaluate_generation
-
-    return evaluate_generation
-
-
 def _hook_type(hook) -> str | None:
     if isinstance(hook, Mapping):
         kind = hook.get('type')
@@ -609,8 +597,6 @@ def _accepts(model_type, argument: str) -> bool:
     """Whether the registered model class takes ``argument`` in its constructor."""
     if model_type is None:
         return False
-    from videoar.registry import MODELS
-
     try:
         cls = MODELS.get(model_type) if isinstance(model_type, str) else model_type
     except KeyError:
@@ -651,9 +637,7 @@ def _latent_cache_datasets(cfg: Config):
 
 
 def _build_model(cfg: Config, checkpoint: str):
-    """Build ``cfg.model`` and load ``checkpoint`` strictly (``videoar.apis.init_model``)."""
-    from videoar.apis import init_model
-
+    """Build ``cfg.model`` and load ``checkpoint`` strictly (``videoar.pipelines.init_model``)."""
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     return init_model(cfg, checkpoint, device=device)
 

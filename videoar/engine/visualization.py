@@ -6,7 +6,7 @@ Use them in place of mmengine's in a config::
         dict(type='VideoLocalVisBackend'), dict(type='VideoTensorboardVisBackend')])
 
 ``add_video(name, video, step, fps)`` takes one video as uint8 ``(F, H, W, 3)`` or float
-``(3, F, H, W)`` in ``[-1, 1]`` (e.g. a grid from ``video_io.make_grid``).
+``(3, F, H, W)`` in ``[-1, 1]`` (e.g. a grid from ``videoar.io.video.make_grid``).
 
 * ``VideoLocalVisBackend`` writes ``<save_dir>/vis_video/<name>_<step>.gif`` (PyAV).
 * ``VideoTensorboardVisBackend`` logs an animated GIF image summary, the format TensorBoard's
@@ -29,10 +29,10 @@ from videoar.registry import VISBACKENDS
 
 
 def video_frames(video) -> np.ndarray:
-    """A video in a writer convention (see ``video_io``) as uint8 ``(F, H, W, 3)``."""
+    """A video in a writer convention (see ``videoar.io.video``) as uint8 ``(F, H, W, 3)``."""
     import torch
 
-    from videoar.datasets.video_io import to_uint8
+    from videoar.io.video import to_uint8
 
     if isinstance(video, torch.Tensor):
         video = video.detach().cpu()
@@ -59,7 +59,7 @@ def frame_strip(frames: np.ndarray, max_frames: int = 8, padding: int = 2) -> np
 
 def encode_gif(frames: np.ndarray, fps: float) -> bytes:
     """uint8 ``(F, H, W, 3)`` -> bytes of an animated GIF (PyAV)."""
-    from videoar.datasets.video_io import write_video
+    from videoar.io.video import write_video
 
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'video.gif')
@@ -78,7 +78,7 @@ class VideoLocalVisBackend(LocalVisBackend):
 
     @force_init_env
     def add_video(self, name: str, video, step: int = 0, fps: float = 8, **kwargs) -> str:
-        from videoar.datasets.video_io import write_video
+        from videoar.io.video import write_video
 
         folder = osp.join(self._save_dir, self._video_save_dir)
         os.makedirs(folder, exist_ok=True)

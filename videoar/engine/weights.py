@@ -17,9 +17,6 @@ table, a per-scale embedding that grew with the scale schedule) are adapted when
 
 from __future__ import annotations
 
-import json
-import os
-import os.path as osp
 import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -29,13 +26,6 @@ import torch
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import nn
-
-FINISHED_FILE = 'finished.json'
-LAST_CHECKPOINT_FILE = 'last_checkpoint'
-
-
-class CheckpointNotFoundError(FileNotFoundError):
-    """A stage's final checkpoint does not exist; the message names the command producing it."""
 
 
 @dataclass
@@ -218,110 +208,4 @@ def load_adapted_state_dict(
     return report
 
 
-# ---------------------------------------------------------------------------------------------
-# finding a stage's final checkpoint
-# ---------------------------------------------------------------------------------------------
-
-
-def read_finished(work_dir: str) -> dict | None:
-    """The content of ``<work_dir>/finished.json``, or None when the stage has not finished."""
-    path = osp.join(work_dir, FINISHED_FILE)
-    if not osp.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
-def _resolve(path: str, work_dir: str) -> str:
-    path = os.path.expanduser(path)
-    return path if osp.isabs(path) else osp.join(work_dir, path)
-
-
-def _not_found(work_dir: str, what: str, command: str | None) -> CheckpointNotFoundError:
-    how = (
-        f'run `{command}` first'
-        if command
-        else f'train that stage first (python tools/train.py <its config> --work-dir {work_dir})'
-    )
-    return CheckpointNotFoundError(
-        f'no final checkpoint in {osp.abspath(work_dir)}: {what}. To produce it, {how}.'
-    )
-
-
-def find_final_checkpoint(
-    work_dir: str, command: str | None = None, require_finished: bool = False
-) -> str:
-    """The final checkpoint of the run in ``work_dir``.
-
-    Reads ``finished.json`` (written by ``StageFinishedHook`` when training ended); without it,
-    mmengine's ``last_checkpoint`` file (the latest checkpoint, which is the final one when the
-    run was not interrupted), unless ``require_finished``.
-
-    Raises:
-        CheckpointNotFoundError: nothing found; the message names ``command``, the command that
-            produces the checkpoint.
-    """
-    finished = read_finished(work_dir)
-    if finished is not None:
-        path = _resolve(str(finished.get('checkpoint', '')), work_dir)
-        if not finished.get('checkpoint') or not osp.isfile(path):
-            raise _not_found(
-                work_dir, f'{FINISHED_FILE} names the checkpoint {path!r}, which does not exist',
-                command,
-            )  # fmt: skip
-        return path
-    if require_finished:
-        what = f'the run has no {FINISHED_FILE} (it did not finish, or never started)'
-        raise _not_found(work_dir, what, command)
-    last = osp.join(work_dir, LAST_CHECKPOINT_FILE)
-    if osp.isfile(last):
-        with open(last) as f:
-            path = _resolve(f.read().strip(), work_dir)
-        if osp.isfile(path):
-            return path
-        raise _not_found(work_dir, f'last_checkpoint names {path!r}, which does not exist', command)
-    if not osp.isdir(work_dir):
-        raise _not_found(work_dir, 'the directory does not exist', command)
-    raise _not_found(
-        work_dir, f'neither {FINISHED_FILE} nor {LAST_CHECKPOINT_FILE} is there', command
-    )
-
-
-def resolve_checkpoint(spec, what: str = 'checkpoint') -> str | None:
-    """A checkpoint given as a file, a run's work directory, or ``dict(work_dir=, command=)``.
-
-    A work directory resolves to its final checkpoint (:func:`find_final_checkpoint`); the
-    ``command`` (the one that trains that run) is named in the error when nothing is there.
-    ``None`` stays ``None``.
-    """
-    if spec is None:
-        return None
-    command = None
-    if isinstance(spec, Mapping):
-        spec = {k: v for k, v in spec.items() if k != '_delete_'}  # mmengine config marker
-        unknown = set(spec) - {'work_dir', 'command'}
-        if unknown or 'work_dir' not in spec:
-            raise CheckpointNotFoundError(
-                f'{what}: give a file, a work directory, or dict(work_dir=..., command=...); '
-                f'got {dict(spec)!r}.'
-            )
-        spec, command = spec['work_dir'], spec.get('command')
-    spec = osp.expanduser(str(spec))
-    if osp.isfile(spec):
-        return spec
-    if osp.isdir(spec) or command is not None:
-        return find_final_checkpoint(spec, command=command)
-    raise CheckpointNotFoundError(
-        f'{what} {spec!r} does not exist (neither a file nor a directory).'
-    )
-
-
-__all__ = [
-    'resolve_checkpoint',
-    'FINISHED_FILE',
-    'CheckpointNotFoundError',
-    'LoadReport',
-    'find_final_checkpoint',
-    'load_adapted_state_dict',
-    'read_finished',
-]
+__all__ = ['LoadReport', 'load_adapted_state_dict']

@@ -8,10 +8,14 @@ Importing this package registers every metric and feature extractor (the registr
 
 from . import feature_extractors, metrics  # noqa: F401  (registering modules)
 from .frechet import FrechetResult, frechet_distance, frechet_distance_from_stats
+from .generation import GenerationResult, build_evaluator, evaluate_generation
 from .report import write_metrics_json
 from .stats import StreamingGaussianStats
 
 __all__ = [
+    'GenerationResult',
+    'build_evaluator',
+    'evaluate_generation',
     'FrechetResult',
     'StreamingGaussianStats',
     'frechet_distance',

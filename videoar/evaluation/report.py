@@ -17,33 +17,10 @@ Non-finite numbers (a PSNR of identical videos is ``inf``) are written as the st
 from __future__ import annotations
 
 import datetime
-import json
-import math
-import os
-import os.path as osp
 from collections.abc import Iterable, Mapping
 
-
-def to_jsonable(value):
-    """Tensors, numpy values, tuples and non-finite floats -> plain JSON values."""
-    if hasattr(value, 'detach'):
-        value = value.detach().cpu()
-        value = value.item() if value.numel() == 1 else value.tolist()
-    elif hasattr(value, 'tolist') and not isinstance(value, (str, bytes)):
-        value = value.tolist()
-    if isinstance(value, float):
-        if math.isnan(value):
-            return 'nan'
-        if math.isinf(value):
-            return 'inf' if value > 0 else '-inf'
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [to_jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    return str(value)
+from videoar.io.records import to_jsonable, write_json
+from videoar.version import __version__
 
 
 def _metric_list(evaluator_or_metrics) -> list:
@@ -89,18 +66,9 @@ def write_metrics_json(
         metrics=to_jsonable(dict(metrics or {})),
         protocols=to_jsonable(collect_protocols(evaluator_or_metrics)),
     )
-    try:
-        from videoar import __version__ as version
-    except ImportError:  # pragma: no cover
-        version = None
-    record['videoar_version'] = version
+    record['videoar_version'] = __version__
     record['created'] = datetime.datetime.now().isoformat(timespec='seconds')
     for key, value in (extra or {}).items():
         record[key] = to_jsonable(value)
-    os.makedirs(osp.dirname(osp.abspath(path)) or '.', exist_ok=True)
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(record, f, indent=2, sort_keys=False)
-        f.write('\n')
-    os.replace(tmp, path)
+    write_json(path, record)
     return record

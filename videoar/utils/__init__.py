@@ -1,3 +1,4 @@
+from .modules import eval_mode, freeze, unwrap
 from .validation import (
     ConfigError,
     build_checked,
@@ -20,4 +21,7 @@ __all__ = [
     'check_num_frames',
     'check_positive',
     'check_scale_sizes',
+    'eval_mode',
+    'freeze',
+    'unwrap',
 ]

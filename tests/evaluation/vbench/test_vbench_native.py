@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from videoar.datasets.video_io import write_video
 from videoar.evaluation.vbench import native
+from videoar.io.video import write_video
 
 
 def test_temporal_flickering_static_alternating_and_noise():

@@ -4,9 +4,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from videoar.apis import init_model, sample_videos
 from videoar.models.correctors import CrossFrameErrorCorrection, NoCorrection
 from videoar.models.pos_encodings import LearnedAbsolutePE, MultiScaleTemporalRoPE
+from videoar.pipelines import init_model, sample_videos
 from videoar.registry import DATASETS
 
 CONFIGS = {

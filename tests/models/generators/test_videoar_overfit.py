@@ -3,9 +3,9 @@
 import torch
 from mmengine.config import Config
 
-from videoar.apis import init_model, sample_videos
 from videoar.datasets import MovingDigits
 from videoar.models.sequence import build_teacher_forcing
+from videoar.pipelines import init_model, sample_videos
 
 TINY_OPTIONS = {
     'model.num_frames': 9,

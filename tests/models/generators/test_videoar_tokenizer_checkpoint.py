@@ -2,7 +2,7 @@
 
 import torch
 
-from videoar.apis import init_model
+from videoar.pipelines import init_model
 from videoar.registry import MODELS
 
 

@@ -5,7 +5,7 @@ Importing this package also registers the video-capable visualizer backends
 """
 
 from .. import visualization  # noqa: F401  (VISBACKENDS: VideoLocalVisBackend, ...)
-from .generation_evaluation_hook import GenerationEvaluationHook, evaluate_generation
+from .generation_evaluation_hook import GenerationEvaluationHook
 from .init_from_stage_hook import InitFromStageHook
 from .stage_finished_hook import StageFinishedHook
 from .video_visualization_hook import VideoVisualizationHook
@@ -15,5 +15,4 @@ __all__ = [
     'InitFromStageHook',
     'StageFinishedHook',
     'VideoVisualizationHook',
-    'evaluate_generation',
 ]

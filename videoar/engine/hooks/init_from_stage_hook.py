@@ -8,16 +8,16 @@ from collections.abc import Sequence
 from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
-from videoar.engine.compat import load_checkpoint_safe
-from videoar.engine.weights import (
+from videoar.engine.weights import load_adapted_state_dict
+from videoar.io.checkpoint import (
     CheckpointNotFoundError,
     find_final_checkpoint,
-    load_adapted_state_dict,
+    load_checkpoint_safe,
 )
 from videoar.registry import HOOKS
-from videoar.utils import ConfigError
+from videoar.utils import ConfigError, unwrap
 
-from .utils import ema_hooks, unwrap
+from .utils import ema_hooks
 
 
 @HOOKS.register_module()

@@ -11,7 +11,7 @@ import time
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
-from videoar.engine.weights import FINISHED_FILE, LAST_CHECKPOINT_FILE
+from videoar.io.checkpoint import FINISHED_FILE, LAST_CHECKPOINT_FILE
 from videoar.registry import HOOKS
 
 

@@ -9,10 +9,14 @@ import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from videoar.engine.visualization import frame_strip
+from videoar.evaluation.predict import make_data_samples, model_num_classes, predict_videos
+from videoar.io.video import make_grid, write_video
 from videoar.registry import HOOKS
 from videoar.utils import ConfigError, check_known_keys, check_positive
+from videoar.utils.progress import Progress
 
-from .utils import Progress, ema_weights, make_data_samples, model_num_classes, predict_videos
+from .utils import ema_weights
 
 MAX_DEFAULT_CLASSES = 16
 
@@ -52,7 +56,7 @@ class VideoVisualizationHook(Hook):
     """Every ``interval`` iterations and after training, sample a fixed set of conditions.
 
     Writes ``<work_dir>/<out_dir>/iter_<N>.mp4`` and ``.gif`` (a grid, one tile per condition,
-    ``video_io.write_grid``) and logs the grid to the visualizer's backends: those with an
+    ``videoar.io.video.write_grid``) and logs the grid to the visualizer's backends: those with an
     ``add_video`` method (``VideoLocalVisBackend``, ``VideoTensorboardVisBackend``) get the video,
     the others a row of frames as an image. Sampling runs on rank 0 with the model in eval mode,
     with the EMA weights when mmengine's ``EMAHook`` is enabled, and with a fixed seed (the same
@@ -162,8 +166,6 @@ class VideoVisualizationHook(Hook):
 
 def write_video_grid(stem: str, videos: torch.Tensor, nrow: int | None, fps: float) -> list[str]:
     """Write ``<stem>.mp4`` and ``<stem>.gif`` grids of ``videos (N, 3, F, H, W)``."""
-    from videoar.datasets.video_io import make_grid, write_video
-
     grid = make_grid(videos, nrow=nrow)
     return [write_video(f'{stem}{ext}', grid, fps=fps) for ext in ('.mp4', '.gif')]
 
@@ -174,9 +176,6 @@ def log_video(
     """Log a grid of ``videos`` to every backend of an mmengine ``Visualizer``."""
     if visualizer is None:
         return
-    from videoar.datasets.video_io import make_grid
-    from videoar.engine.visualization import frame_strip
-
     grid = make_grid(videos, nrow=nrow)
     for backend in getattr(visualizer, '_vis_backends', {}).values():
         if callable(getattr(backend, 'add_video', None)):

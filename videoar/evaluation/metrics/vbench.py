@@ -44,7 +44,7 @@ _DELEGATE_KEYS = (
 
 
 def _to_frames(video: torch.Tensor) -> np.ndarray:
-    from videoar.datasets.video_io import to_uint8
+    from videoar.io.video import to_uint8
 
     return to_uint8(video)
 

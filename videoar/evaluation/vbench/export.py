@@ -62,7 +62,7 @@ def export_for_vbench(
     Returns:
         The written paths, in input order.
     """
-    from videoar.datasets.video_io import write_video
+    from videoar.io.video import write_video
 
     check_choice(mode, ('standard', 'custom'), 'VBench export mode')
     if len(videos) != len(prompts):

@@ -15,7 +15,7 @@
   videos. Exact VBench numbers need DINO ViT-B/16 (subject) and CLIP ViT-B/32 (background) with
   their preprocessing; any timm model with local weights serves for monitoring.
 
-Frames are uint8 ``(F, H, W, 3)`` RGB (``videoar.datasets.video_io.to_uint8`` of a ``[-1, 1]``
+Frames are uint8 ``(F, H, W, 3)`` RGB (``videoar.io.video.to_uint8`` of a ``[-1, 1]``
 video); flow models take float RGB ``(1, 3, H, W)`` in ``[0, 255]``. Nothing is downloaded.
 """
 

@@ -42,7 +42,7 @@ def _times(fn, repeats: int) -> list[float]:
 
 
 def _tiny_model():
-    from videoar.apis import init_model
+    from videoar.pipelines import init_model
 
     torch.manual_seed(0)
     return init_model(_config_path())

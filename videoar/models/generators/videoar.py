@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import nn
 
+from videoar.io.checkpoint import resolve_checkpoint
 from videoar.models.conditioners import Condition
 from videoar.models.sampling import BaseCFGSchedule, ConstantCFG, LabelSampler
 from videoar.models.sequence import (
@@ -39,6 +40,7 @@ from videoar.models.sequence import (
     get_layout,
     unflatten_labels,
 )
+from videoar.models.tokenizers.checkpoint import load_tokenizer_checkpoint
 from videoar.models.transformers import KVCache, RMSNorm
 from videoar.registry import (
     CFG_SCHEDULES,
@@ -124,9 +126,6 @@ class VideoAR(BaseModel):
         self.tokenizer = build_checked(TOKENIZERS, tokenizer, 'VideoAR.tokenizer')
         self.quantizer = build_checked(QUANTIZERS, quantizer, 'VideoAR.quantizer')
         if tokenizer_checkpoint:
-            from videoar.engine.weights import resolve_checkpoint
-            from videoar.models.tokenizers import load_tokenizer_checkpoint
-
             tokenizer_checkpoint = resolve_checkpoint(
                 tokenizer_checkpoint, 'VideoAR.tokenizer_checkpoint'
             )

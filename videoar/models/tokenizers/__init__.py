@@ -1,7 +1,7 @@
 """Causal video tokenizer, its 2D counterpart, training model, losses and checkpoint loading."""
 
 from .causal_tokenizer import CausalVideoTokenizer, ImageTokenizer2D
-from .checkpoint import freeze, load_tokenizer_checkpoint
+from .checkpoint import load_tokenizer_checkpoint
 from .discriminator import LeCAM, PatchDiscriminator3D, hinge_d_loss, hinge_g_loss
 from .perceptual import PerceptualLoss
 from .video_tokenizer import (
@@ -20,7 +20,6 @@ __all__ = [
     'PerceptualLoss',
     'VideoTokenizer',
     'bits_per_clip',
-    'freeze',
     'hinge_d_loss',
     'hinge_g_loss',
     'load_tokenizer_checkpoint',

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-
-def _load(path: str):
-    try:
-        from videoar.engine.compat import load_checkpoint_safe
-    except ImportError:  # pragma: no cover - the engine compat layer is missing
-        return torch.load(path, map_location='cpu', weights_only=True)
-    return load_checkpoint_safe(path, map_location='cpu')
+from videoar.io.checkpoint import load_state_dict
+from videoar.utils import freeze
 
 
 def _sub_state(state: dict, prefix: str) -> dict:
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-
-
-def freeze(module: nn.Module) -> nn.Module:
-    """``eval()`` and ``requires_grad_(False)``."""
-    module.eval()
-    module.requires_grad_(False)
-    return module
 
 
 def load_tokenizer_checkpoint(
@@ -32,7 +19,7 @@ def load_tokenizer_checkpoint(
 
     Args:
         path: an mmengine checkpoint (``ckpt['state_dict']``) or a bare state dict, loaded with
-            ``weights_only=True`` (``videoar.engine.compat.load_checkpoint_safe``).
+            ``weights_only=True`` (:func:`videoar.io.checkpoint.load_state_dict`).
         tokenizer, quantizer: built modules of the same config (strictly loaded).
         freeze_modules: put both in eval mode without gradients (the AR model's frozen pair).
 
@@ -43,8 +30,7 @@ def load_tokenizer_checkpoint(
         KeyError: the checkpoint holds no ``tokenizer.`` or no ``quantizer.`` weights.
         RuntimeError: a strict-load mismatch (a different config).
     """
-    ckpt = _load(path)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+    state = load_state_dict(path)
     for prefix, module in (('tokenizer.', tokenizer), ('quantizer.', quantizer)):
         sub = _sub_state(state, prefix)
         own = module.state_dict()

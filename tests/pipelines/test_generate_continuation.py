@@ -4,10 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from videoar.apis.generate import GenerationError, choose_init_frames, fit_to_resolution, generate
 from videoar.datasets import MovingDigits
-from videoar.datasets.video_io import read_video, to_uint8, write_video
+from videoar.io.video import read_video, to_uint8, write_video
 from videoar.models.sequence import build_teacher_forcing
+from videoar.pipelines.generate import (
+    GenerationError,
+    choose_init_frames,
+    fit_to_resolution,
+    generate,
+)
 from videoar.registry import MODELS
 
 MODEL = dict(
@@ -76,7 +81,7 @@ def test_continuation_from_a_video_file_and_image_to_video_from_a_png(model, cli
     out = generate(model, classes=[1], init_video=str(path), seed=0, progress=False)
     # default: as many given frames as leave one latent frame to generate (1 + 4 * 2 = 9)
     assert out['settings']['init_frames'] == 9 and out['settings']['continuation'] == 'video'
-    from videoar.datasets.video_io import from_uint8
+    from videoar.io.video import from_uint8
 
     expected = fit_to_resolution(from_uint8(read_video(path, num_frames=9)), (16, 16))
     torch.testing.assert_close(out['init'][0], expected)

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
-from videoar.apis import GenerationError, generate
 from videoar.datasets import MovingDigits
+from videoar.pipelines import GenerationError, generate
 from videoar.registry import MODELS
 
 TEXT_MODEL = dict(

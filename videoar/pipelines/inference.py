@@ -1,6 +1,6 @@
 """Python entry points: build a model from a config (and checkpoint), and sample videos.
 
-    from videoar.apis import init_model, sample_videos
+    from videoar.pipelines import init_model, sample_videos
     model = init_model('configs/_base_/models/videoar_tiny.py', 'work_dirs/x/iter_1000.pth')
     videos = sample_videos(model, classes=[3, 7], cfg_scale=3.0, seed=0)   # (2, 3, F, H, W)
 
@@ -18,26 +18,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
 
+from videoar.io.checkpoint import load_state_dict
 from videoar.registry import MODELS
-
-
-def _load_state_dict(checkpoint: str) -> dict:
-    """Read a checkpoint safely (``weights_only=True``) and return its model state dict."""
-    try:
-        from videoar.engine.compat import load_checkpoint_safe
-    except ImportError:  # pragma: no cover - the engine is part of the package
-        load_checkpoint_safe = None
-    if load_checkpoint_safe is not None:
-        ckpt = load_checkpoint_safe(checkpoint, map_location='cpu')
-    else:  # pragma: no cover
-        ckpt = torch.load(checkpoint, map_location='cpu', weights_only=True)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-    if not isinstance(state, dict):
-        raise TypeError(f'{checkpoint!r} holds no state dict (got {type(state).__name__}).')
-    # checkpoints written from a DDP-wrapped model carry a 'module.' prefix
-    if state and all(k.startswith('module.') for k in state):
-        state = {k[len('module.') :]: v for k, v in state.items()}
-    return state
 
 
 def init_model(
@@ -77,7 +59,7 @@ def init_model(
     with DefaultScope.overwrite_default_scope(config.get('default_scope', 'videoar')):
         model = MODELS.build(config.model)
     if checkpoint is not None:
-        model.load_state_dict(_load_state_dict(checkpoint), strict=strict)
+        model.load_state_dict(load_state_dict(checkpoint), strict=strict)
     model.cfg = config
     return model.to(device).eval()
 

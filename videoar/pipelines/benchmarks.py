@@ -5,7 +5,7 @@ weights (timing does not depend on training): the class-conditional
 ``configs/_base_/models/videoar_tiny.py`` and the text-conditional
 ``configs/videoar-t2v_tiny_movingdigits-32x32-17f.py`` (17 x 32 x 32, 5 latent frames of 4 x 4,
 4 scales = 20 sampling steps per video, width 128, 4 blocks). Every mode runs through
-:func:`videoar.apis.generate` (CFG on, so each step is one batched forward of 2 x B rows) and
+:func:`videoar.pipelines.generate` (CFG on, so each step is one batched forward of 2 x B rows) and
 includes tokenizer decoding; ``quick=True`` makes fewer videos.
 """
 
@@ -22,15 +22,15 @@ TEXT_CONFIG = osp.join(ROOT, 'configs', 'videoar-t2v_tiny_movingdigits-32x32-17f
 
 
 def _model(config: str):
-    from videoar.apis.generate import load_config
-    from videoar.apis.inference import init_model
+    from videoar.pipelines.generate import load_config
+    from videoar.pipelines.inference import init_model
 
     torch.manual_seed(0)
     return init_model(load_config(config))
 
 
 def _seconds_per_video(model, repeats: int, **kwargs) -> dict:
-    from videoar.apis.generate import generate
+    from videoar.pipelines.generate import generate
 
     generate(model, progress=False, **{**kwargs, 'num_samples': 1})  # warm-up
     start = time.perf_counter()

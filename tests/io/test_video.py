@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from videoar.datasets import (
-    MovingDigits,
+from videoar.datasets import MovingDigits
+from videoar.io.video import (
     VideoReadError,
     from_uint8,
     make_grid,

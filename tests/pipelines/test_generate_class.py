@@ -5,14 +5,14 @@ import json
 import pytest
 import torch
 
-from videoar.apis.generate import (
+from videoar.pipelines.generate import (
     GenerationError,
     class_names_from_config,
     fit_to_resolution,
     generate,
     resolve_classes,
 )
-from videoar.apis.inference import init_model
+from videoar.pipelines.inference import init_model
 
 CLASS_MODEL = dict(
     type='VideoAR',
@@ -71,8 +71,8 @@ def test_class_conditional_generation_by_index_and_name(model):
     json.dumps(out['settings'])
     # the classes reach the sampler: the same seed through the model gives the same videos
     gen = torch.Generator().manual_seed(0)
-    from videoar.apis.long_video import WindowCFG
     from videoar.models.sampling.video_cfg_schedules import TemporalSpatialCFG
+    from videoar.pipelines.long_video import WindowCFG
 
     direct = model.sample({'label': torch.tensor([3, 3, 7, 7])}, generator=gen,
                           cfg_schedule=WindowCFG(TemporalSpatialCFG(), 0, 3))  # fmt: skip

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from videoar.apis.generate import generate
-from videoar.apis.long_video import WindowCFG, plan_windows, sample_windows
 from videoar.models.sampling.video_cfg_schedules import TemporalSpatialCFG
 from videoar.models.sequence import build_teacher_forcing
+from videoar.pipelines.generate import generate
+from videoar.pipelines.long_video import WindowCFG, plan_windows, sample_windows
 from videoar.registry import MODELS
 from videoar.utils import ConfigError
 
