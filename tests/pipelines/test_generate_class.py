@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from videoar.models.sampling.sampler import sample_video
 from videoar.pipelines.generate import (
     GenerationError,
     class_names_from_config,
@@ -55,7 +56,7 @@ def _forbid_sampling(model, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError('sampling started before the request was validated')
 
-    monkeypatch.setattr(model, 'sample', fail)
+    monkeypatch.setattr(model.transformer, 'forward', fail)
 
 
 def test_class_conditional_generation_by_index_and_name(model):
@@ -74,7 +75,7 @@ def test_class_conditional_generation_by_index_and_name(model):
     from videoar.models.sampling.video_cfg_schedules import TemporalSpatialCFG
     from videoar.pipelines.long_video import WindowCFG
 
-    direct = model.sample({'label': torch.tensor([3, 3, 7, 7])}, generator=gen,
+    direct = sample_video(model, {'label': torch.tensor([3, 3, 7, 7])}, generator=gen,
                           cfg_schedule=WindowCFG(TemporalSpatialCFG(), 0, 3))  # fmt: skip
     assert torch.equal(direct['video'], videos)
 

@@ -103,7 +103,9 @@ def test_continuation_from_a_video_file_and_image_to_video_from_a_png(model, cli
 
 
 def test_unreadable_init_files_and_bad_frame_counts_are_refused(model, clip, tmp_path, monkeypatch):
-    monkeypatch.setattr(model, 'sample', lambda *a, **k: pytest.fail('sampled before validating'))
+    monkeypatch.setattr(
+        model.transformer, 'forward', lambda *a, **k: pytest.fail('sampled before validating')
+    )
     bad = tmp_path / 'broken.mp4'
     bad.write_bytes(b'this is not a video')
     with pytest.raises(GenerationError, match=r'broken\.mp4.*not a readable video container'):

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from videoar.models.sampling.sampler import sample_video
 from videoar.utils import ConfigError, unwrap
 
 
@@ -98,7 +99,8 @@ def predict_videos(
                 if seed is not None:
                     generator = torch.Generator(device='cpu').manual_seed(int(seed))
                 batch = len(data_samples['label'])
-                out = model.sample(
+                out = sample_video(
+                    model,
                     data_samples,
                     batch_size=batch,
                     num_frames=num_frames,

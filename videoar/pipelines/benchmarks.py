@@ -16,6 +16,8 @@ import time
 
 import torch
 
+from videoar.models.sampling.sampler import sample_video
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLASS_CONFIG = osp.join(ROOT, 'configs', '_base_', 'models', 'videoar_tiny.py')
 TEXT_CONFIG = osp.join(ROOT, 'configs', 'videoar-t2v_tiny_movingdigits-32x32-17f.py')
@@ -72,10 +74,10 @@ def bench_generation_modes(quick: bool = False) -> dict:
     )  # fmt: skip
     # the transformer alone (no tokenizer decoding), 20 steps with CFG, batch `num`
     labels = {'label': torch.full((num,), 3, dtype=torch.long)}
-    class_model.sample(labels, decode=False, cfg_scale=3.0)
+    sample_video(class_model, labels, decode=False, cfg_scale=3.0)
     start = time.perf_counter()
     for seed in range(repeats):
-        class_model.sample(labels, decode=False, cfg_scale=3.0, seed=seed)
+        sample_video(class_model, labels, decode=False, cfg_scale=3.0, seed=seed)
     results['class']['sampling_only_seconds_per_video'] = (
         (time.perf_counter() - start) / repeats / num
     )

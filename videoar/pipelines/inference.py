@@ -19,6 +19,7 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 from videoar.io.checkpoint import load_state_dict
+from videoar.models.sampling.sampler import sample_video
 from videoar.registry import MODELS
 
 
@@ -103,7 +104,8 @@ def sample_videos(
     generator = None if seed is None else torch.Generator(device='cpu').manual_seed(int(seed))
     videos = []
     for chunk in labels.split(batch_size):
-        out = model.sample(
+        out = sample_video(
+            model,
             {'label': chunk},
             batch_size=len(chunk),
             num_frames=num_frames,

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 import torch
 
 from videoar.models.sampling import BaseCFGSchedule, ConstantCFG
+from videoar.models.sampling.sampler import sample_video
 from videoar.utils import ConfigError
 
 SCHEDULE_SPANS = ('video', 'window')
@@ -214,7 +215,8 @@ def sample_windows(
             window_schedule = WindowCFG(schedule, spec['latent_start'], latent_frames)
         else:
             window_schedule = schedule
-        out = model.sample(
+        out = sample_video(
+            model,
             data_samples,
             batch_size=batch_size,
             num_frames=spec['num_frames'],

@@ -9,6 +9,7 @@ import videoar.models.pos_encodings  # noqa: F401
 from videoar.models.conditioners import Condition
 from videoar.models.conditioners.text import CharTextConditioner, T5TextConditioner
 from videoar.models.conditioners.text_tokenizer import ByteTokenizer
+from videoar.models.sampling.sampler import sample_video
 from videoar.registry import MODELS
 from videoar.utils import ConfigError
 
@@ -135,7 +136,7 @@ def test_videoar_ignores_padded_prefix_tokens_and_never_produces_nan():
         assert torch.isfinite(model.forward_logits(latent=latent, condition=empty)).all()
     assert torch.isfinite(logits).all()
     # KV-cached sampling with padded prompts equals a full forward over the sampled labels
-    out = model.sample(data, cfg_scale=2.0, seed=0, return_logits=True, decode=False)
+    out = sample_video(model, data, cfg_scale=2.0, seed=0, return_logits=True, decode=False)
     null = model.conditioner.null(3, 'cpu')
     with torch.no_grad():
         c = model.forward_logits(labels=out['labels'], condition=cond)
@@ -210,7 +211,9 @@ def test_videoar_with_a_local_t5_trains_samples_and_reloads(tmp_path):
     loss = model(None, meta, mode='loss')['loss']
     loss.backward()
     assert model.conditioner.proj.weight.grad is not None
-    out = model.eval().sample({'caption': meta['caption']}, cfg_scale=2.0, seed=0, decode=False)
+    out = sample_video(
+        model.eval(), {'caption': meta['caption']}, cfg_scale=2.0, seed=0, decode=False
+    )
     assert torch.isfinite(out['latent']).all()
     # the checkpoint holds no T5 weights, and loads strictly into a fresh model
     state = model.state_dict()

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from videoar.models.sampling.sampler import sample_video
 from videoar.models.sequence import build_teacher_forcing
 from videoar.utils import ConfigError
 
@@ -106,7 +107,7 @@ def test_index_labels_train_and_sample(tiny_model):
     out = model(_video(5), META, mode='loss')
     assert set(out) >= {'loss', 'acc_token'} and 'acc_bit' not in out
     out['loss'].backward()
-    sample = model.sample(META, seed=0, return_logits=True)
+    sample = sample_video(model, META, seed=0, return_logits=True)
     assert sample['labels'].shape == (2, 27) and int(sample['labels'].max()) < 16
     cond = model.conditioner(META, 2, 'cpu')
     with torch.no_grad():
@@ -131,4 +132,4 @@ def test_build_time_validation(tiny_model):
         tiny_model(sample_cfg=dict(cfg=2.0))
     model = tiny_model()
     with pytest.raises(ConfigError, match='max_frames'):
-        model.sample(META, num_frames=13)
+        sample_video(model, META, num_frames=13)

@@ -4,6 +4,7 @@ import torch
 from mmengine.config import Config
 
 from videoar.datasets import MovingDigits
+from videoar.models.sampling.sampler import sample_video
 from videoar.models.sequence import build_teacher_forcing
 from videoar.pipelines import init_model, sample_videos
 
@@ -50,7 +51,7 @@ def test_tiny_model_overfits_moving_digits_and_samples_through_the_api(repo_root
     assert videos.shape == (4, 3, 9, 16, 16)
     assert torch.isfinite(videos).all() and videos.abs().max() <= 1.0
     # greedy samples reproduce the memorised labels far above chance (0.5 per bit)
-    greedy = model.sample({'label': labels}, temperature=0.0, decode=False)
+    greedy = sample_video(model, {'label': labels}, temperature=0.0, decode=False)
     targets = build_teacher_forcing(meta['latent'], model.quantizer).labels
     assert (greedy['labels'] == targets).float().mean() > 0.9
     assert greedy['num_sampling_steps'] == 3 * 2  # 3 latent frames x 2 scales

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from videoar.models.conditioners import BaseConditioner, Condition
+from videoar.models.sampling.sampler import sample_video
 from videoar.models.sequence import get_layout
 
 
@@ -59,7 +60,7 @@ def test_padded_prefix_tokens_are_invisible(tiny_model):
 
 def test_padded_prefix_sampling_matches_full_forwards_with_cfg(tiny_model):
     model = tiny_model(conditioner=dict(type=ToyTextConditioner)).eval()
-    out = model.sample(TOKENS, cfg_scale=2.0, seed=0, return_logits=True, decode=False)
+    out = sample_video(model, TOKENS, cfg_scale=2.0, seed=0, return_logits=True, decode=False)
     cond = model.conditioner(TOKENS, 2, 'cpu')
     null = model.conditioner.null(2, 'cpu')
     with torch.no_grad():

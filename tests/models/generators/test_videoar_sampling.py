@@ -5,6 +5,7 @@ import torch
 
 import videoar.models.pos_encodings  # noqa: F401  (registers every positional encoding)
 from videoar.models.conditioners import Condition
+from videoar.models.sampling.sampler import sample_video
 from videoar.models.sequence import build_teacher_forcing
 from videoar.registry import POS_ENCODINGS
 
@@ -19,7 +20,7 @@ def _full_logits(model, labels, cond):
 @pytest.mark.parametrize('pos_encoding', sorted(POS_ENCODINGS.module_dict))
 def test_kv_cached_sampling_matches_a_full_forward_for_every_pos_encoding(tiny_model, pos_encoding):
     model = tiny_model(pos_encoding=dict(type=pos_encoding)).eval()
-    out = model.sample(LABELS, seed=0, return_logits=True, decode=False)
+    out = sample_video(model, LABELS, seed=0, return_logits=True, decode=False)
     assert out['logits'].shape == (2, out['labels'].shape[1], model.quantizer.logits_per_token)
     cond = model.conditioner(LABELS, 2, 'cpu')
     full = _full_logits(model, out['labels'], cond)
@@ -39,7 +40,7 @@ def test_kv_cached_sampling_matches_a_full_forward_for_every_pos_encoding(tiny_m
 )  # fmt: skip
 def test_kv_cached_sampling_matches_full_forward_for_model_variants(tiny_model, overrides):
     model = tiny_model(**overrides).eval()
-    out = model.sample(LABELS, seed=1, return_logits=True, decode=False)
+    out = sample_video(model, LABELS, seed=1, return_logits=True, decode=False)
     cond = model.conditioner(LABELS, 2, 'cpu')
     torch.testing.assert_close(
         out['logits'], _full_logits(model, out['labels'], cond), atol=2e-5, rtol=1e-4
@@ -50,7 +51,7 @@ def test_kv_cached_sampling_matches_full_forward_for_model_variants(tiny_model, 
 def test_batched_cfg_equals_two_separate_forwards(tiny_model, cond_mode):
     model = tiny_model(transformer=dict(cond_mode=cond_mode)).eval()
     gamma = 2.5
-    out = model.sample(LABELS, cfg_scale=gamma, seed=3, return_logits=True, decode=False)
+    out = sample_video(model, LABELS, cfg_scale=gamma, seed=3, return_logits=True, decode=False)
     assert out['cfg_table'][0][0] == gamma
     cond = model.conditioner(LABELS, 2, 'cpu')
     null = model.conditioner.null(2, 'cpu')
@@ -75,7 +76,9 @@ def test_cfg_schedule_object_and_config_are_used_per_block(tiny_model):
         def is_trivial(self, num_frames, num_scales):
             return False
 
-    out = model.sample(LABELS, cfg_schedule=PerFrame(), seed=0, return_logits=True, decode=False)
+    out = sample_video(
+        model, LABELS, cfg_schedule=PerFrame(), seed=0, return_logits=True, decode=False
+    )
     assert out['cfg_table'][2][1] == 3.5
     cond = model.conditioner(LABELS, 2, 'cpu')
     c, u = (_full_logits(model, out['labels'], x) for x in (cond, model.conditioner.null(2, 'cpu')))
@@ -84,20 +87,20 @@ def test_cfg_schedule_object_and_config_are_used_per_block(tiny_model):
     torch.testing.assert_close(
         out['logits'][:, sl], (u + 3.5 * (c - u))[:, sl], atol=5e-5, rtol=1e-4
     )
-    from_cfg = model.sample(LABELS, cfg_schedule=dict(type='ConstantCFG', scale=2.0), seed=0,
+    from_cfg = sample_video(model, LABELS, cfg_schedule=dict(type='ConstantCFG', scale=2.0), seed=0,
                             decode=False)  # fmt: skip
     assert from_cfg['cfg_table'][0][0] == 2.0
 
 
 def test_seeds_make_sampling_deterministic(tiny_model):
     model = tiny_model().eval()
-    a = model.sample(LABELS, cfg_scale=2.0, seed=11, top_p=0.9)
-    b = model.sample(LABELS, cfg_scale=2.0, seed=11, top_p=0.9)
-    c = model.sample(LABELS, cfg_scale=2.0, seed=12, top_p=0.9)
+    a = sample_video(model, LABELS, cfg_scale=2.0, seed=11, top_p=0.9)
+    b = sample_video(model, LABELS, cfg_scale=2.0, seed=11, top_p=0.9)
+    c = sample_video(model, LABELS, cfg_scale=2.0, seed=12, top_p=0.9)
     assert torch.equal(a['labels'], b['labels']) and torch.equal(a['video'], b['video'])
     assert not torch.equal(a['labels'], c['labels'])
     gen = torch.Generator().manual_seed(11)
-    d = model.sample(LABELS, cfg_scale=2.0, generator=gen, top_p=0.9)
+    d = sample_video(model, LABELS, cfg_scale=2.0, generator=gen, top_p=0.9)
     assert torch.equal(a['labels'], d['labels'])
     assert a['video'].shape == (2, 3, 9, 16, 24)
     assert a['video'].abs().max() <= 1.0
@@ -106,7 +109,7 @@ def test_seeds_make_sampling_deterministic(tiny_model):
 
 def test_greedy_sampling_picks_the_argmax_bits(tiny_model):
     model = tiny_model().eval()
-    out = model.sample(LABELS, temperature=0.0, return_logits=True, decode=False)
+    out = sample_video(model, LABELS, temperature=0.0, return_logits=True, decode=False)
     argmax = out['logits'].unflatten(-1, (-1, 2)).argmax(-1)
     assert torch.equal(out['labels'], argmax)
 
@@ -123,10 +126,10 @@ def test_sampler_inputs_are_the_training_inputs(tiny_model):
 
 def test_continuation_keeps_the_given_frames_and_matches_a_full_forward(tiny_model):
     model = tiny_model().eval()
-    first = model.sample(LABELS, seed=5, decode=False)
+    first = sample_video(model, LABELS, seed=5, decode=False)
     tpf = model.layout(1).tokens_per_frame
     given = first['labels'][:, :tpf]  # frame 0
-    out = model.sample(LABELS, prefix_labels=given, seed=6, return_logits=True)
+    out = sample_video(model, LABELS, prefix_labels=given, seed=6, return_logits=True)
     assert torch.equal(out['labels'][:, :tpf], given)
     assert out['num_sampling_steps'] == (model.latent_frames - 1) * model.num_scales
     torch.testing.assert_close(out['latent'][:, :, 0], first['latent'][:, :, 0])
@@ -135,16 +138,16 @@ def test_continuation_keeps_the_given_frames_and_matches_a_full_forward(tiny_mod
     torch.testing.assert_close(out['logits'], full[:, tpf:], atol=2e-5, rtol=1e-4)
     # the same from a continuous latent: its quantized labels become the given frames
     latent = torch.randn(2, model.latent_dim, 1, *model.latent_size)
-    from_latent = model.sample(LABELS, prefix_latent=latent, seed=6, decode=False)
+    from_latent = sample_video(model, LABELS, prefix_latent=latent, seed=6, decode=False)
     expected = build_teacher_forcing(latent, model.quantizer).labels
     assert torch.equal(from_latent['labels'][:, :tpf], expected)
 
 
 def test_unconditional_and_explicit_condition_sampling(tiny_model):
     model = tiny_model().eval()
-    uncond = model.sample(batch_size=3, seed=0, decode=False)
+    uncond = sample_video(model, batch_size=3, seed=0, decode=False)
     null = model.conditioner.null(3, 'cpu')
-    explicit = model.sample(condition=null, seed=0, decode=False)
+    explicit = sample_video(model, condition=null, seed=0, decode=False)
     assert torch.equal(uncond['labels'], explicit['labels'])
     assert isinstance(null, Condition)
 

@@ -91,6 +91,18 @@ def get_field(data_samples, key: str, batch_size: int) -> list | torch.Tensor | 
     return value
 
 
+def batch_size_of(data_samples) -> int:
+    """Batch size from collated metadata (dict of batched values or list of dicts)."""
+    if data_samples is None:
+        raise ValueError('give batch_size= (or data_samples / a condition) to sample.')
+    if isinstance(data_samples, Mapping):
+        for value in data_samples.values():
+            if isinstance(value, (torch.Tensor, list, tuple)):
+                return len(value)
+        raise ValueError('cannot infer the batch size from data_samples; give batch_size=.')
+    return len(data_samples)
+
+
 class BaseConditioner(nn.Module):
     """Base class of conditioners.
 

@@ -19,6 +19,8 @@ import time
 
 import torch
 
+from videoar.models.sampling.sampler import sample_video
+
 CONFIG = 'configs/_base_/models/videoar_tiny.py'
 
 
@@ -64,7 +66,7 @@ def bench_sampling(quick: bool = False) -> dict:
         meta = {'label': torch.arange(batch) % 10}
 
         def run(decode: bool, batch=batch, meta=meta):
-            return model.sample(meta, batch_size=batch, cfg_scale=3.0, seed=0, decode=decode)
+            return sample_video(model, meta, batch_size=batch, cfg_scale=3.0, seed=0, decode=decode)
 
         tokens_only = _times(lambda: run(False), repeats)
         with_decode = _times(lambda: run(True), repeats)

@@ -29,8 +29,9 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from videoar.io.checkpoint import resolve_checkpoint
-from videoar.models.conditioners import Condition
-from videoar.models.sampling import BaseCFGSchedule, ConstantCFG, LabelSampler
+from videoar.models.conditioners import Condition, batch_size_of
+from videoar.models.sampling import BaseCFGSchedule, ConstantCFG
+from videoar.models.sampling.sampler import sample_video
 from videoar.models.sequence import (
     FramePyramid,
     SequenceLayout,
@@ -41,7 +42,7 @@ from videoar.models.sequence import (
     unflatten_labels,
 )
 from videoar.models.tokenizers.checkpoint import load_tokenizer_checkpoint
-from videoar.models.transformers import KVCache, RMSNorm
+from videoar.models.transformers import RMSNorm
 from videoar.registry import (
     CFG_SCHEDULES,
     CONDITIONERS,
@@ -535,182 +536,6 @@ class VideoAR(BaseModel):
         finally:
             self.train(was_training)
 
-    @torch.no_grad()
-    def sample(
-        self,
-        data_samples=None,
-        batch_size: int | None = None,
-        num_frames: int | None = None,
-        cfg_scale: float | None = None,
-        cfg_schedule: BaseCFGSchedule | dict | None = None,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        generator: torch.Generator | None = None,
-        seed: int | None = None,
-        condition: Condition | None = None,
-        prefix_latent: torch.Tensor | None = None,
-        prefix_labels: torch.Tensor | None = None,
-        decode: bool = True,
-        return_logits: bool = False,
-    ) -> dict:
-        """Generate videos block by block with a KV cache.
-
-        Args:
-            data_samples: batch metadata the conditioner reads (e.g. ``{'label': tensor(B)}``);
-                ``None`` = unconditional (the null condition).
-            batch_size: ``B`` (default: from ``data_samples`` / ``condition`` / prefix).
-            num_frames: pixel frames ``F`` (default: the training clip's).
-            cfg_scale: constant guidance scale ``gamma`` (1 = none), or
-            cfg_schedule: a ``CFG_SCHEDULES`` object or config giving ``gamma(t, k)``.
-            temperature, top_k, top_p: per bit / per token sampling settings.
-            generator: a ``torch.Generator`` (or ``seed`` to create one): same seed, same video.
-            condition: an explicit :class:`Condition` instead of ``data_samples``.
-            prefix_latent: ``(B, d, T0, h, w)`` continuous latents of given first frames
-                (quantized here); sampling continues at frame ``T0``.
-            prefix_labels: ``(B, T0 * tokens_per_frame, *label_shape)`` labels of given first
-                frames (alternative to ``prefix_latent``).
-            decode: decode the latent to pixels with the tokenizer.
-            return_logits: also return the guided logits of every sampled block
-                ``(B, Lv_sampled, logits_per_token)`` (for tests and analysis).
-
-        Returns:
-            dict with ``video (B, 3, F, H, W)`` (or None), ``latent (B, d, T', h, w)``,
-            ``labels (B, Lv, *label_shape)``, ``num_sampling_steps`` (blocks sampled here),
-            ``num_frames``, ``cfg_table`` and optionally ``logits``.
-        """
-        device = self.start_token.device
-        with self._eval_mode():
-            num_frames = int(num_frames or self.num_frames)
-            latent_frames = self.latent_frames_of(num_frames)
-            layout = self.layout(latent_frames)
-            if generator is None and seed is not None:
-                generator = torch.Generator(device='cpu').manual_seed(int(seed))
-            sampler = LabelSampler(self.label_kind, temperature, top_k, top_p)
-            schedule = self._cfg_schedule(cfg_scale, cfg_schedule)
-            cfg_table = schedule.table(latent_frames, self.num_scales)
-            use_cfg = not schedule.is_trivial(latent_frames, self.num_scales)
-
-            # ---- conditions (cond and null stacked for batched CFG) ---------------------------
-            if prefix_latent is not None and prefix_labels is None:
-                prefix_labels = build_teacher_forcing(prefix_latent.float(), self.quantizer).labels
-            if batch_size is None:
-                if condition is not None:
-                    batch_size = condition.batch_size
-                elif prefix_labels is not None:
-                    batch_size = prefix_labels.shape[0]
-                else:
-                    batch_size = _batch_size_of(data_samples)
-            if condition is None:
-                condition = self.conditioner(data_samples, batch_size, device)
-            if use_cfg:
-                condition = Condition.cat([condition, self.conditioner.null(batch_size, device)])
-            rows = condition.batch_size
-            transformer_cond = self._transformer_cond(condition)
-
-            cache = KVCache(
-                self.transformer.depth,
-                rows,
-                self.transformer.num_heads,
-                layout.total_len,
-                self.transformer.head_dim,
-                device=device,
-                dtype=self.start_token.dtype,
-            )
-            full_mask = self._structural_mask(layout, rows, device)
-            key_valid = self._key_valid(condition, layout, layout.total_len)
-
-            def run(x: torch.Tensor, start: int, end: int) -> torch.Tensor:
-                mask = full_mask[:, start:end, :end]
-                valid = None if key_valid is None else key_valid[:, :end]
-                mask = self._finish_mask(mask, valid, start)
-                return self.transformer(
-                    x,
-                    attn_mask=mask,
-                    rotary=self._rotary(layout, start, end),
-                    cond=transformer_cond,
-                    cache=cache,
-                    block_bias=self._block_bias(layout, start, end, device),
-                )
-
-            # ---- prefill: the prefix and any given frames ----------------------------------------
-            if layout.prefix_len:
-                run(self.embed_prefix(condition, layout), 0, layout.prefix_len)
-            first_frame = 0
-            frame_latents: list[torch.Tensor] = []
-            sampled_labels: list[torch.Tensor] = []
-            prev_sum = None
-            if prefix_labels is not None:
-                prefix_labels = prefix_labels.to(device)
-                tpf = layout.tokens_per_frame
-                if prefix_labels.shape[1] % tpf or prefix_labels.shape[0] != batch_size:
-                    raise ValueError(
-                        f'prefix_labels must be (B={batch_size}, T0 * {tpf}, ...), got '
-                        f'{tuple(prefix_labels.shape)}.'
-                    )
-                first_frame = prefix_labels.shape[1] // tpf
-                if first_frame > latent_frames:
-                    raise ValueError(
-                        f'{first_frame} given frames exceed the {latent_frames} to make.'
-                    )
-                inputs, sums = self.inputs_from_labels(prefix_labels, first_frame)
-                inputs = inputs.repeat(rows // batch_size, 1, 1)
-                start = layout.prefix_len
-                run(
-                    self.embed_video(inputs, condition, layout, start),
-                    start,
-                    start + inputs.shape[1],
-                )
-                frame_latents = list(sums.unbind(2))
-                sampled_labels.append(prefix_labels)
-                prev_sum = frame_latents[-1]
-
-            # ---- block by block ------------------------------------------------------------------
-            block_logits = []
-            for t in range(first_frame, latent_frames):
-                running_sum = None
-                for k, size in enumerate(self.scale_sizes):
-                    sl = layout.block_slice(t, k)
-                    inp = block_input(self.quantizer, k, running_sum, prev_sum)
-                    if inp is None:  # block (0, 0): the start token
-                        tokens = torch.zeros(
-                            batch_size, sl.stop - sl.start, self.latent_dim, device=device
-                        )
-                    else:
-                        tokens = flatten_tokens(inp)
-                    tokens = tokens.repeat(rows // batch_size, 1, 1)
-                    hidden = run(
-                        self.embed_video(tokens, condition, layout, sl.start), sl.start, sl.stop
-                    )
-                    logits = self.head(hidden).float()
-                    if use_cfg:
-                        cond_logits, null_logits = logits.chunk(2)
-                        logits = null_logits + cfg_table[t][k] * (cond_logits - null_logits)
-                    if return_logits:
-                        block_logits.append(logits)
-                    if self.label_kind == 'bits':
-                        labels_k = sampler(logits.unflatten(-1, (-1, 2)), generator)  # (B, n, d)
-                    else:
-                        labels_k = sampler(logits, generator)  # (B, n)
-                    sampled_labels.append(labels_k)
-                    contrib = self._labels_to_latent_sum(unflatten_labels(labels_k, size), k)
-                    running_sum = contrib if running_sum is None else running_sum + contrib
-                frame_latents.append(running_sum)
-                prev_sum = running_sum
-
-            latent = torch.stack(frame_latents, dim=2)  # (B, d, T', h, w)
-            out = dict(
-                video=self.decode(latent) if decode else None,
-                latent=latent,
-                labels=torch.cat(sampled_labels, dim=1),
-                num_sampling_steps=(latent_frames - first_frame) * self.num_scales,
-                num_frames=num_frames,
-                cfg_table=cfg_table,
-            )
-            if return_logits:
-                out['logits'] = torch.cat(block_logits, dim=1) if block_logits else None
-            return out
-
     # ---- mmengine entry point ----------------------------------------------------------------
     def predict(self, inputs: torch.Tensor | None, data_samples=None) -> list[dict]:
         """Sample one video per batch element, conditioned on its metadata.
@@ -721,7 +546,7 @@ class VideoAR(BaseModel):
         """
         cfg = dict(self.sample_cfg)
         has_video = isinstance(inputs, torch.Tensor) and inputs.dim() == 5
-        batch = inputs.shape[0] if has_video else _batch_size_of(data_samples)
+        batch = inputs.shape[0] if has_video else batch_size_of(data_samples)
         num_frames = inputs.shape[2] if has_video else self.num_frames
         generator = None
         seed = cfg.pop('seed', None)
@@ -729,8 +554,8 @@ class VideoAR(BaseModel):
             indices = _field(data_samples, 'index', batch)
             offset = int(indices[0]) if indices is not None else 0
             generator = torch.Generator(device='cpu').manual_seed(int(seed) + offset)
-        result = self.sample(
-            data_samples, batch_size=batch, num_frames=num_frames, generator=generator, **cfg
+        result = sample_video(
+            self, data_samples, batch_size=batch, num_frames=num_frames, generator=generator, **cfg
         )
         labels = _field(data_samples, 'label', batch)
         captions = _field(data_samples, 'caption', batch)
@@ -769,18 +594,6 @@ def _field(data_samples, key: str, batch: int):
     if isinstance(value, torch.Tensor):
         return value.tolist()
     return value
-
-
-def _batch_size_of(data_samples) -> int:
-    """Batch size from collated metadata (dict of batched values or list of dicts)."""
-    if data_samples is None:
-        raise ValueError('give batch_size= (or data_samples / a condition) to sample.')
-    if isinstance(data_samples, Mapping):
-        for value in data_samples.values():
-            if isinstance(value, (torch.Tensor, list, tuple)):
-                return len(value)
-        raise ValueError('cannot infer the batch size from data_samples; give batch_size=.')
-    return len(data_samples)
 
 
 __all__ = ['VideoAR']
