@@ -4,6 +4,8 @@ Every module that registers something (``DATASETS``, ``TRANSFORMS``) is imported
 registries' ``locations=['videoar.datasets']`` resolve ``type='Name'`` lazily.
 """
 
+from videoar.structures import VideoBatch, video_collate  # noqa: F401  (registers the collate)
+
 from .joint import JointImageVideoDataset, ModalityBatchSampler
 from .latent_cache import LatentCacheDataset
 from .moving_digits import MovingDigits, digit_sprites, load_source_digits, split_sources
