@@ -3,9 +3,10 @@
     python tools/benchmark.py                # every benchmark
     python tools/benchmark.py --only moving_digits i3d --quick --threads 2 --out bench.json
 
-Each area of the package exposes ``BENCHMARKS = {'name': fn}`` in a ``benchmarks`` module, where
-``fn(quick: bool) -> dict`` returns measured numbers. Timings are taken after warm-up; the
-thread count is fixed so numbers are comparable.
+Each module of ``tools/benchmarks/`` (one per area: data, tokenizer, sequence, model,
+generation, evaluation, kernels) exposes ``BENCHMARKS = {'name': fn}``, where
+``fn(quick: bool) -> dict`` returns measured numbers. Timings use ``benchmarks.timing.time_call``
+(warm-up, then min and median); the thread count is fixed so numbers are comparable.
 """
 
 import argparse
@@ -16,16 +17,17 @@ import platform
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repository
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/, for the benchmarks package
 
 MODULES = [
-    'videoar.datasets.benchmarks',
-    'videoar.models.tokenizers.benchmarks',
-    'videoar.models.sequence.benchmarks',
-    'videoar.models.generators.benchmarks',
-    'videoar.pipelines.benchmarks',
-    'videoar.evaluation.benchmarks',
-    'videoar.engine.benchmarks',
+    'benchmarks.data',
+    'benchmarks.tokenizer',
+    'benchmarks.sequence',
+    'benchmarks.model',
+    'benchmarks.generation',
+    'benchmarks.evaluation',
+    'benchmarks.kernels',
 ]
 
 

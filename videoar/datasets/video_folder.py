@@ -23,6 +23,7 @@ import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from mmengine.logging import print_log
 from torch.utils.data import Dataset
 
 from videoar.io.video import VIDEO_EXTENSIONS, VideoReadError, from_uint8, probe_video, read_video
@@ -45,8 +46,6 @@ def _log_warning(message: str) -> None:
     """Warn through ``logging`` and mmengine's current logger (console and the run's log file)."""
     logger.warning(message)
     try:
-        from mmengine.logging import print_log
-
         print_log(message, logger='current', level=logging.WARNING)
     except Exception:  # pragma: no cover - logging must never break data loading
         pass

@@ -10,11 +10,11 @@ eigenvalues are real and non-negative (up to rounding, which is clipped at 0).
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 
 def _single_threaded_blas():
@@ -24,10 +24,6 @@ def _single_threaded_blas():
     on two when the cores are busy (OpenBLAS threads spin-wait). One thread is never much slower
     at these sizes.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api='blas')
 
 

@@ -14,6 +14,8 @@ import json
 from collections.abc import Mapping
 
 import torch
+from mmengine.dist import is_main_process
+from tqdm import tqdm
 
 from .stats import StreamingGaussianStats
 
@@ -83,15 +85,6 @@ def check_fingerprint(saved: Mapping, expected: Mapping, path: str, check_source
         )
 
 
-def _is_main_process() -> bool:
-    try:
-        from mmengine.dist import is_main_process
-
-        return is_main_process()
-    except Exception:  # pragma: no cover
-        return True
-
-
 @torch.no_grad()
 def compute_reference_stats(
     dataset,
@@ -119,9 +112,7 @@ def compute_reference_stats(
         )
     stats = StreamingGaussianStats()
     bar = None
-    if progress and _is_main_process():
-        from tqdm import tqdm
-
+    if progress and is_main_process():
         bar = tqdm(total=total, desc='reference features', unit='clip', leave=False)
     for start in range(0, total, batch_size):
         items = [dataset[i] for i in range(start, min(start + batch_size, total))]

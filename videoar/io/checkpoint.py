@@ -23,6 +23,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+
+try:  # numpy >= 2
+    from numpy._core.multiarray import _reconstruct, scalar
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core.multiarray import _reconstruct, scalar
 from mmengine.config import ConfigDict
 from mmengine.logging.history_buffer import HistoryBuffer
 
@@ -35,12 +40,7 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
 
 
 def _numpy_globals() -> list:
-    out = [np.ndarray, np.dtype]
-    try:  # numpy >= 2
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct, scalar
-    out += [_reconstruct, scalar]
+    out = [np.ndarray, np.dtype, _reconstruct, scalar]
     # the concrete dtype classes (numpy.dtypes.Float64DType, ...) pickled with arrays
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:

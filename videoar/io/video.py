@@ -4,8 +4,8 @@ Value conventions
 -----------------
 * On disk and in the readers: ``uint8`` frames ``(F, H, W, 3)``, RGB.
 * In memory (datasets, models, metrics): ``float`` ``(3, F, H, W)`` in ``[-1, 1]``.
-  :func:`to_uint8` and :func:`from_uint8` convert between the two (``to_uint8(from_uint8(x))``
-  is exact).
+  :func:`to_uint8` and :func:`from_uint8` (:mod:`videoar.io.frames`, re-exported here) convert
+  between the two (``to_uint8(from_uint8(x))`` is exact).
 * The writers (:func:`write_video`, :func:`write_grid`) accept **both**: a ``uint8`` array or
   tensor ``(F, H, W, 3)`` (or ``(F, H, W)`` grey), or a floating array/tensor ``(3, F, H, W)``
   in ``[-1, 1]`` (values outside are clipped). A float input is always read channels-first.
@@ -18,7 +18,8 @@ Formats (chosen from the file extension)
   that repeats the edge; the file is then one pixel larger than the input (documented, never
   silently cropped).
 * ``.gif``: PyAV's ``gif`` encoder on ``pal8`` frames with one palette per file: exact when the
-  video has at most 256 colours, otherwise a median-cut palette on 15-bit colours.
+  video has at most 256 colours, otherwise a median-cut palette on 15-bit colours
+  (:mod:`videoar.io.palette`).
 
 Reading decodes only the frames it needs: it seeks to the keyframe before the first wanted
 frame (index = timestamp x frame rate, i.e. a constant frame rate is assumed; pass
@@ -36,7 +37,9 @@ from fractions import Fraction
 
 import av
 import numpy as np
-import torch
+
+from .frames import as_uint8_frames, from_uint8, make_grid, to_uint8
+from .palette import palettize
 
 __all__ = [
     'VideoReadError',
@@ -62,62 +65,6 @@ class VideoReadError(RuntimeError):
         self.path = os.fspath(path)
         self.reason = reason
         super().__init__(f'cannot read video {self.path!r}: {reason}')
-
-
-# ----------------------------------------------------------------------------------------------
-# conversions
-# ----------------------------------------------------------------------------------------------
-
-
-def to_uint8(video: torch.Tensor | np.ndarray) -> np.ndarray:
-    """``(3, F, H, W)`` float in ``[-1, 1]`` -> ``(F, H, W, 3)`` uint8 (numpy), values clipped.
-
-    A single image ``(3, H, W)`` gives ``(1, H, W, 3)``.
-    """
-    if isinstance(video, torch.Tensor):
-        video = video.detach().to('cpu', torch.float32).numpy()
-    video = np.asarray(video, dtype=np.float32)
-    if video.ndim == 3:
-        video = video[:, None]
-    if video.ndim != 4 or video.shape[0] != 3:
-        raise ValueError(f'to_uint8 expects a (3, F, H, W) float video, got shape {video.shape}.')
-    out = np.clip(np.rint((video + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(out.transpose(1, 2, 3, 0))
-
-
-def from_uint8(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """``(F, H, W, 3)`` uint8 -> ``(3, F, H, W)`` float32 tensor in ``[-1, 1]``."""
-    if isinstance(frames, torch.Tensor):
-        frames = frames.cpu().numpy()
-    frames = np.asarray(frames)
-    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(
-            f'from_uint8 expects uint8 frames (F, H, W, 3), got {frames.dtype} {frames.shape}.'
-        )
-    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)
-    return video.to(torch.float32).div_(127.5).sub_(1.0)
-
-
-def _as_uint8_frames(frames) -> np.ndarray:
-    """Normalise a writer input (see the module docstring) to uint8 ``(F, H, W, 3)``."""
-    if isinstance(frames, torch.Tensor):
-        frames = frames.detach().cpu()
-        frames = frames.numpy() if frames.dtype != torch.bfloat16 else frames.float().numpy()
-    frames = np.asarray(frames)
-    if frames.dtype == np.uint8:
-        if frames.ndim == 3:  # (F, H, W) grey
-            frames = np.repeat(frames[..., None], 3, axis=-1)
-        if frames.ndim != 4 or frames.shape[-1] != 3:
-            raise ValueError(f'uint8 frames must be (F, H, W, 3) or (F, H, W), got {frames.shape}.')
-        return np.ascontiguousarray(frames)
-    if np.issubdtype(frames.dtype, np.floating):
-        if frames.ndim not in (3, 4) or frames.shape[0] != 3:
-            raise ValueError(
-                f'float videos must be (3, F, H, W) (or (3, H, W)) in [-1, 1], got {frames.shape}; '
-                'pass uint8 (F, H, W, 3) for channels-last frames.'
-            )
-        return to_uint8(frames)
-    raise ValueError(f'unsupported frame dtype {frames.dtype}; use uint8 or float.')
 
 
 # ----------------------------------------------------------------------------------------------
@@ -366,65 +313,6 @@ def _pad_even(frames: np.ndarray) -> np.ndarray:
     return frames
 
 
-def _median_cut_palette(colors: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
-    """Median cut over weighted colours ``(N, 3)`` -> palette ``(<=size, 3)`` (weighted means)."""
-
-    def score(box: np.ndarray) -> float:
-        if len(box) < 2:
-            return -1.0
-        spread = colors[box].max(0) - colors[box].min(0)
-        return float(spread.max()) * float(counts[box].sum())
-
-    boxes = [np.arange(len(colors))]
-    scores = [score(boxes[0])]
-    while len(boxes) < size:
-        # split the box with the largest (range x weight), at the weighted median of its widest
-        # channel
-        best = int(np.argmax(scores))
-        if scores[best] <= 0:
-            break
-        box = boxes.pop(best)
-        scores.pop(best)
-        channel = int(np.argmax(colors[box].max(0) - colors[box].min(0)))
-        order = box[np.argsort(colors[box, channel], kind='stable')]
-        cumulative = np.cumsum(counts[order])
-        cut = int(np.searchsorted(cumulative, cumulative[-1] / 2.0))
-        cut = min(max(cut, 1), len(order) - 1)
-        for part in (order[:cut], order[cut:]):
-            boxes.append(part)
-            scores.append(score(part))
-    palette = [
-        (colors[box] * counts[box, None]).sum(0) / counts[box].sum() for box in boxes if len(box)
-    ]
-    return np.clip(np.rint(np.stack(palette)), 0, 255).astype(np.uint8)
-
-
-def _palettize(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 ``(F, H, W, 3)`` -> (indices ``(F, H, W)`` uint8, palette ``(256, 3)`` uint8)."""
-    flat = frames.reshape(-1, 3)
-    wide = flat.astype(np.int32)
-    packed = (wide[:, 0] << 16) | (wide[:, 1] << 8) | wide[:, 2]
-    unique, inverse = np.unique(packed, return_inverse=True)
-    palette = np.zeros((256, 3), np.uint8)
-    if len(unique) <= 256:  # exact
-        palette[: len(unique), 0] = unique >> 16
-        palette[: len(unique), 1] = (unique >> 8) & 255
-        palette[: len(unique), 2] = unique & 255
-        return inverse.reshape(frames.shape[:3]).astype(np.uint8), palette
-    # median cut on a 15-bit histogram, then a nearest-colour lookup table per 15-bit bin
-    wide = flat.astype(np.int32) >> 3
-    bins = (wide[:, 0] << 10) | (wide[:, 1] << 5) | wide[:, 2]
-    bin_ids, bin_inverse, bin_counts = np.unique(bins, return_inverse=True, return_counts=True)
-    sums = np.zeros((len(bin_ids), 3))
-    np.add.at(sums, bin_inverse, flat.astype(np.float64))
-    means = sums / bin_counts[:, None]
-    chosen = _median_cut_palette(means, bin_counts.astype(np.float64), 256)
-    dist = ((means[:, None, :] - chosen[None].astype(np.float64)) ** 2).sum(-1)
-    lut = dist.argmin(1).astype(np.uint8)
-    palette[: len(chosen)] = chosen
-    return lut[bin_inverse].reshape(frames.shape[:3]), palette
-
-
 def write_video(
     path: str | os.PathLike, frames, fps: float = 8, crf: int = 18, options: dict | None = None
 ) -> str:
@@ -448,14 +336,14 @@ def write_video(
             f'write_video: unsupported extension {ext!r} for {path!r}; '
             f'use one of {list(_WRITE_EXTENSIONS)}.'
         )
-    frames = _as_uint8_frames(frames)
+    frames = as_uint8_frames(frames)
     if len(frames) == 0:
         raise ValueError('write_video: no frames to write.')
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     rate = _rate(fps)
     with av.open(path, mode='w') as container:
         if ext == '.gif':
-            indices, palette = _palettize(frames)
+            indices, palette = palettize(frames)
             stream = container.add_stream('gif', rate=rate)
             stream.pix_fmt = 'pal8'
             argb = np.concatenate([np.full((256, 1), 255, np.uint8), palette], axis=1)
@@ -486,43 +374,6 @@ def write_video(
         for packet in stream.encode(None):
             container.mux(packet)
     return path
-
-
-def make_grid(videos, nrow: int | None = None, padding: int = 2, pad_value: int = 0) -> np.ndarray:
-    """Tile N videos into one uint8 video ``(F, H_grid, W_grid, 3)``.
-
-    ``videos``: a float tensor/array ``(N, 3, F, H, W)`` in ``[-1, 1]``, or a sequence of videos
-    each in a writer convention (all of the same ``H x W``). ``nrow`` videos per row (default
-    ``ceil(sqrt(N))``), ``padding`` pixels between and around tiles, filled with ``pad_value``.
-    ``H_grid = rows * H + (rows + 1) * padding`` and ``W_grid = nrow * W + (nrow + 1) * padding``.
-    Shorter videos hold their last frame.
-    """
-    if isinstance(videos, (torch.Tensor, np.ndarray)) and np.ndim(videos) == 5:
-        videos = list(videos)
-    items = [_as_uint8_frames(v) for v in videos]
-    if not items:
-        raise ValueError('make_grid: no videos given.')
-    sizes = {v.shape[1:3] for v in items}
-    if len(sizes) != 1:
-        raise ValueError(f'make_grid: all videos need the same H x W, got {sorted(sizes)}.')
-    (height, width), count = sizes.pop(), len(items)
-    ncol = nrow or math.ceil(math.sqrt(count))
-    ncol = max(1, min(ncol, count))
-    rows = math.ceil(count / ncol)
-    num_frames = max(len(v) for v in items)
-    grid = np.full(
-        (num_frames, rows * height + (rows + 1) * padding, ncol * width + (ncol + 1) * padding, 3),
-        pad_value,
-        np.uint8,
-    )
-    for n, video in enumerate(items):
-        if len(video) < num_frames:
-            video = np.concatenate([video, np.repeat(video[-1:], num_frames - len(video), 0)])
-        r, c = divmod(n, ncol)
-        top = padding + r * (height + padding)
-        left = padding + c * (width + padding)
-        grid[:, top : top + height, left : left + width] = video
-    return grid
 
 
 def write_grid(

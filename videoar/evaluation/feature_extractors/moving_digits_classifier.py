@@ -6,17 +6,9 @@ It is trained once, on CPU in well under a minute, on the real MovingDigits *tra
 cached under ``<$VIDEOAR_CACHE_DIR or ~/.cache/videoar>/moving_digits_classifier/``, keyed by
 every setting that changes the weights (clip size, digits, seed, schedule, architecture version).
 
-Architecture (fully convolutional, so any ``F`` works)::
-
-    (B, 3, F, H, W) -> every ``frame_step``-th frame, resized to ``input_size`` (default 16: the
-      digits are upscaled 8x8 sprites of half the canvas side, so 16 px loses nothing)
-      -> [Conv3d (1,3,3) -> BN -> ReLU -> maxpool (1,2,2)] x 2      (per-frame shape)
-      -> Conv3d (3,3,3) -> BN -> ReLU -> maxpool (1,2,2)
-      -> Conv3d (3,3,3) -> BN -> ReLU                               (space-time)
-      -> global max over (T, H, W) = features (B, feature_dim)   -> Linear = logits (B, 10)
-
-Training uses random affine warps (handwriting variation) and mild noise / blur so that imperfect
-(generated) digits are judged by their shape rather than by their sharpness.
+The network, its preprocessing and the training augmentation are in
+:mod:`videoar.evaluation.feature_extractors.moving_digits_net`; this module holds the registered
+feature extractor (trained weights, fingerprint), the training run and its cache.
 """
 
 from __future__ import annotations
@@ -24,23 +16,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import os.path as osp
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import print_log
 
+from videoar.datasets import MovingDigits
+from videoar.io.records import state_dict_sha256
 from videoar.registry import FEATURE_EXTRACTORS
-from videoar.utils.validation import ConfigError, check_positive
 
-from .i3d_weights import default_cache_root, state_dict_sha256
+from .i3d_weights import default_cache_root
+from .moving_digits_net import MovingDigitsNet, augment_clips
 
 #: bump when the architecture or the training recipe changes (part of the cache key)
 ARCH_VERSION = 3
-NUM_CLASSES = 10
 
 
 #: the default training schedule (CPU, well under a minute on an idle 2-core machine)
@@ -52,17 +44,8 @@ def _schedule(**recipe) -> dict:
     return {key: value for key, value in recipe.items() if value is not None}
 
 
-def _conv_block(cin: int, cout: int, kernel: tuple[int, int, int]) -> nn.Sequential:
-    padding = tuple(k // 2 for k in kernel)
-    return nn.Sequential(
-        nn.Conv3d(cin, cout, kernel, padding=padding, bias=False),
-        nn.BatchNorm3d(cout),
-        nn.ReLU(inplace=True),
-    )
-
-
 @FEATURE_EXTRACTORS.register_module()
-class MovingDigitsClassifier(nn.Module):
+class MovingDigitsClassifier(MovingDigitsNet):
     """Video classifier of MovingDigits; ``forward`` gives features, ``logits`` the classes.
 
     Args:
@@ -104,31 +87,9 @@ class MovingDigitsClassifier(nn.Module):
         train_blur_prob: float | None = None,
         train_affine: float | None = None,
     ) -> None:
-        super().__init__()
-        for value, name in (
-            (num_frames, 'num_frames'), (img_size, 'img_size'), (width, 'width'),
-            (feature_dim, 'feature_dim'), (frame_step, 'frame_step'),
-        ):  # fmt: skip
-            check_positive(value, f'MovingDigitsClassifier {name}')
-        if input_size < 8:
-            raise ConfigError(f'MovingDigitsClassifier input_size must be >= 8, got {input_size}.')
-        if num_digits not in (1, 2):
-            raise ConfigError(
-                f'MovingDigitsClassifier num_digits must be 1 or 2, got {num_digits}.'
-            )
-        self.num_frames = num_frames
-        self.img_size = img_size
-        self.num_digits = num_digits
-        self.input_size = input_size
-        self.frame_step = frame_step
-        self.width = width
-        self.feature_dim = feature_dim
-        self.seed = seed
-        self.block1 = _conv_block(3, width, (1, 3, 3))
-        self.block2 = _conv_block(width, 2 * width, (1, 3, 3))
-        self.block3 = _conv_block(2 * width, 4 * width, (3, 3, 3))
-        self.block4 = _conv_block(4 * width, feature_dim, (3, 3, 3))
-        self.head = nn.Linear(feature_dim, NUM_CLASSES)
+        super().__init__(
+            num_frames, img_size, num_digits, input_size, frame_step, width, feature_dim, seed
+        )
         self.meta: dict = {}
         self.weights_sha256 = 'random-init'
         if pretrained:
@@ -162,61 +123,6 @@ class MovingDigitsClassifier(nn.Module):
                 self.meta = dict(trained.meta)
             self.eval()
 
-    def settings(self) -> dict:
-        return dict(
-            num_frames=self.num_frames,
-            img_size=self.img_size,
-            num_digits=self.num_digits,
-            input_size=self.input_size,
-            frame_step=self.frame_step,
-            width=self.width,
-            feature_dim=self.feature_dim,
-            seed=self.seed,
-        )
-
-    def preprocess(self, video: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, F, H, W)`` in ``[-1, 1]`` -> clamped, every ``frame_step``-th frame, resized
-        to ``input_size`` (area when shrinking, bilinear when enlarging):
-        ``(B, 3, ceil(F / step), s, s)``."""
-        if video.dim() != 5 or video.shape[1] != 3:
-            raise ValueError(
-                f'MovingDigitsClassifier input must be (B, 3, F, H, W) in [-1, 1], got {tuple(video.shape)}.'
-            )
-        video = video[:, :, :: self.frame_step].float().clamp(-1.0, 1.0)
-        b, c, f, h, w = video.shape
-        size = self.input_size
-        if (h, w) != (size, size):
-            frames = video.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w)
-            if h >= size and w >= size:  # box average (exact 2x2 mean for 32 -> 16)
-                frames = F.interpolate(frames, size=(size, size), mode='area')
-            else:
-                frames = F.interpolate(
-                    frames, size=(size, size), mode='bilinear', align_corners=False
-                )
-            video = frames.reshape(b, f, c, size, size).permute(0, 2, 1, 3, 4)
-        return video
-
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
-        """Penultimate features ``(B, feature_dim)`` of ``video (B, 3, F, H, W)`` in ``[-1, 1]``."""
-        return self.embed(self.preprocess(video))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Features ``(B, feature_dim)`` of an already preprocessed clip ``(B, 3, F', s, s)``."""
-        x = F.max_pool3d(self.block1(x), (1, 2, 2))  # s/2
-        x = F.max_pool3d(self.block2(x), (1, 2, 2))  # s/4
-        x = F.max_pool3d(self.block3(x), (1, 2, 2))  # s/8
-        x = self.block4(x)
-        return x.amax(dim=(2, 3, 4))  # global max: "is this digit anywhere, at any time"
-
-    def logits(self, video: torch.Tensor) -> torch.Tensor:
-        """Class logits ``(B, 10)``."""
-        return self.head(self(video))
-
-    def classify(self, video: torch.Tensor) -> torch.Tensor:
-        """Predicted classes ``(B,)`` (int64), without gradients."""
-        with torch.no_grad():
-            return self.logits(video).argmax(dim=1)
-
     def fingerprint(self) -> dict:
         return dict(
             name='MovingDigitsClassifier',
@@ -233,55 +139,7 @@ class MovingDigitsClassifier(nn.Module):
 
 
 # ---- training and cache ---------------------------------------------------------------------------
-def _affine(video: torch.Tensor, generator: torch.Generator, strength: float) -> torch.Tensor:
-    """A random rotation (+-12 deg), scale (+-10%) and shear per clip, the same for its frames."""
-    b, c, f, h, w = video.shape
-    u = torch.rand(b, 4, generator=generator) * 2 - 1
-    angle = u[:, 0] * math.radians(12) * strength
-    scale = 1 + 0.1 * strength * u[:, 1]
-    shear = 0.15 * strength * u[:, 2]
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack(
-        [
-            torch.stack([cos, -sin + shear, torch.zeros(b)], 1),
-            torch.stack([sin, cos, torch.zeros(b)], 1),
-        ],
-        1,
-    )  # (B, 2, 3)
-    theta = theta.repeat_interleave(f, dim=0)
-    frames = video.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w) + 1.0  # background 0
-    grid = F.affine_grid(theta, (b * f, c, h, w), align_corners=False)
-    frames = F.grid_sample(frames, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
-    return (frames - 1.0).reshape(b, f, c, h, w).permute(0, 2, 1, 3, 4)
-
-
-def _augment(
-    video: torch.Tensor,
-    generator: torch.Generator,
-    noise: float = 0.15,
-    blur_prob: float = 0.2,
-    affine: float = 1.0,
-) -> torch.Tensor:
-    """Random affine warps (handwriting variation), then mild noise / blur / contrast changes,
-    per clip, on preprocessed ``(B, 3, F', s, s)``."""
-    if affine > 0:
-        video = _affine(video, generator, affine)
-    b = video.shape[0]
-    u = torch.rand(b, 3, generator=generator)
-    kernel = torch.tensor([0.25, 0.5, 0.25])
-    kernel = (kernel[:, None] * kernel[None, :]).expand(3, 1, 1, 3, 3).contiguous()
-    blurred = F.conv3d(F.pad(video, (1, 1, 1, 1, 0, 0), mode='replicate'), kernel, groups=3)
-    use_blur = (u[:, 0] < blur_prob).view(b, 1, 1, 1, 1)
-    video = torch.where(use_blur, blurred, video)
-    sigma = (u[:, 1] * 2 * noise * (u[:, 1] < 0.5)).view(b, 1, 1, 1, 1)
-    video = video + sigma * torch.randn(video.shape, generator=generator)
-    gain = (0.7 + 0.3 * u[:, 2]).view(b, 1, 1, 1, 1)
-    return ((video + 1.0) * gain - 1.0).clamp(-1.0, 1.0)
-
-
 def _dataset(split, num_frames, img_size, num_digits, seed, length):
-    from videoar.datasets import MovingDigits
-
     return MovingDigits(
         split=split,
         length=length,
@@ -378,7 +236,7 @@ def _train(
     model.train()
     for it in range(iters):
         videos, labels = _batch(train, order[it * batch_size : (it + 1) * batch_size])
-        clips = _augment(model.preprocess(videos), generator, noise, blur_prob, affine)
+        clips = augment_clips(model.preprocess(videos), generator, noise, blur_prob, affine)
         clips = clips.to(device)
         loss = F.cross_entropy(model.head(model.embed(clips)), labels.to(device))
         optimizer.zero_grad(set_to_none=True)
@@ -466,7 +324,6 @@ def get_or_train_moving_digits_classifier(
 
     log = None
     if verbose:
-        from mmengine.logging import print_log
 
         def log(msg):
             print_log(msg, logger='current', level=logging.INFO)

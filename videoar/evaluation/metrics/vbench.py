@@ -20,6 +20,7 @@ from videoar.evaluation.vbench import native
 from videoar.evaluation.vbench.export import export_for_vbench
 from videoar.evaluation.vbench.runner import run_vbench
 from videoar.evaluation.vbench.scoring import ALL_DIMENSIONS, aggregate_vbench
+from videoar.io.video import to_uint8
 from videoar.registry import METRICS
 from videoar.utils.validation import ConfigError, check_known_keys, check_positive
 
@@ -44,8 +45,6 @@ _DELEGATE_KEYS = (
 
 
 def _to_frames(video: torch.Tensor) -> np.ndarray:
-    from videoar.io.video import to_uint8
-
     return to_uint8(video)
 
 

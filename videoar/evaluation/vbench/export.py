@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
+from videoar.io.video import write_video
 from videoar.utils.validation import check_choice
 
 _NUMBER_SUFFIX = re.compile(r'-\d+$')
@@ -62,8 +63,6 @@ def export_for_vbench(
     Returns:
         The written paths, in input order.
     """
-    from videoar.io.video import write_video
-
     check_choice(mode, ('standard', 'custom'), 'VBench export mode')
     if len(videos) != len(prompts):
         raise ValueError(f'{len(videos)} videos but {len(prompts)} prompts.')

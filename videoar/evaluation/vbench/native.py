@@ -25,10 +25,13 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 
+import cv2
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors.torch import load_file
+from torchvision.models.optical_flow import raft_large
 
 from videoar.utils.validation import ConfigError, check_choice
 
@@ -52,8 +55,6 @@ def temporal_flickering_score(frames: np.ndarray) -> float:
 
 def read_frames_cv2(path: str, rgb: bool = False) -> np.ndarray:
     """Decode a video file with OpenCV, as VBench does: uint8 ``(F, H, W, 3)`` (BGR by default)."""
-    import cv2
-
     capture = cv2.VideoCapture(path)
     frames = []
     while capture.isOpened():
@@ -102,8 +103,6 @@ class TorchvisionRAFT(nn.Module):
 
     def __init__(self, weights: str, num_flow_updates: int = 20, device: str | None = None) -> None:
         super().__init__()
-        from torchvision.models.optical_flow import raft_large
-
         if not weights or not os.path.isfile(weights):
             raise FileNotFoundError(
                 f'RAFT weights {weights!r} not found: give a local raft_large .pth file '
@@ -257,7 +256,7 @@ class TimmImageEncoder(nn.Module):
         model_kwargs: dict | None = None,
     ) -> None:
         super().__init__()
-        import timm
+        import timm  # deferred: 0.4 s of import time, needed only by this VBench backend
 
         check_choice(preprocess, ('dino', 'clip'), 'TimmImageEncoder preprocess')
         kwargs = dict(pretrained=False, num_classes=0, **(model_kwargs or {}))
@@ -270,8 +269,6 @@ class TimmImageEncoder(nn.Module):
                     f'TimmImageEncoder({model_name!r}) needs a local weights file; got {weights!r}.'
                 )
             if weights.endswith('.safetensors'):
-                from safetensors.torch import load_file
-
                 state = load_file(weights)
             else:
                 state = torch.load(weights, map_location='cpu', weights_only=True)

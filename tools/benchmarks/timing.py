@@ -1,4 +1,4 @@
-"""Timing helper shared by the benchmark modules."""
+"""The one timing helper of the benchmarks: warm-up calls, then min and median wall time."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 
 def time_call(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> dict:
-    """Run ``fn`` ``warmup`` times, then ``repeat`` times; return min/median seconds."""
+    """Run ``fn`` ``warmup`` times, then ``repeat`` times; return min/median seconds (and all)."""
     for _ in range(warmup):
         fn()
     times = []
@@ -16,4 +16,4 @@ def time_call(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> dic
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return dict(min_s=min(times), median_s=statistics.median(times), repeat=repeat)
+    return dict(min_s=min(times), median_s=statistics.median(times), repeat=repeat, times_s=times)

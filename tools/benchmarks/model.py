@@ -15,39 +15,28 @@ from __future__ import annotations
 
 import os.path as osp
 import statistics
-import time
 
 import torch
 
 from videoar.models.sampling.sampler import sample_video
+from videoar.pipelines import init_model
 
-CONFIG = 'configs/_base_/models/videoar_tiny.py'
+from .timing import time_call
 
-
-def _config_path() -> str:
-    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    path = osp.join(root, CONFIG)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{CONFIG} not found next to the package (looked at {path}).')
-    return path
+CONFIG = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+    'configs', '_base_', 'models', 'videoar_tiny.py',
+)  # fmt: skip
 
 
 def _times(fn, repeats: int) -> list[float]:
     """Wall times of ``fn()`` in seconds after one warm-up call."""
-    fn()
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
+    return time_call(fn, repeat=repeats)['times_s']
 
 
 def _tiny_model():
-    from videoar.pipelines import init_model
-
     torch.manual_seed(0)
-    return init_model(_config_path())
+    return init_model(CONFIG)
 
 
 def bench_sampling(quick: bool = False) -> dict:

@@ -17,6 +17,7 @@ import time
 import torch
 
 from videoar.models.sampling.sampler import sample_video
+from videoar.pipelines import generate, init_model, load_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLASS_CONFIG = osp.join(ROOT, 'configs', '_base_', 'models', 'videoar_tiny.py')
@@ -24,16 +25,11 @@ TEXT_CONFIG = osp.join(ROOT, 'configs', 'videoar-t2v_tiny_movingdigits-32x32-17f
 
 
 def _model(config: str):
-    from videoar.pipelines.generate import load_config
-    from videoar.pipelines.inference import init_model
-
     torch.manual_seed(0)
     return init_model(load_config(config))
 
 
 def _seconds_per_video(model, repeats: int, **kwargs) -> dict:
-    from videoar.pipelines.generate import generate
-
     generate(model, progress=False, **{**kwargs, 'num_samples': 1})  # warm-up
     start = time.perf_counter()
     for seed in range(repeats):

@@ -6,11 +6,11 @@ tokenizer (17 x 32 x 32 clips) is measured in full; ``quick=True`` uses fewer cl
 
 from __future__ import annotations
 
-import time
-
 import torch
 
 from videoar.registry import MODELS
+
+from .timing import time_call
 
 TINY = dict(
     type='VideoTokenizer',
@@ -29,11 +29,8 @@ TINY = dict(
 
 
 def _time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) / repeats
+    """Median seconds of ``fn()`` after one warm-up call."""
+    return time_call(fn, repeat=repeats)['median_s']
 
 
 def tokenizer_throughput(quick: bool = True) -> dict:

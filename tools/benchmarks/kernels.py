@@ -2,7 +2,7 @@
 
 import torch
 
-from videoar.utils.timing import time_call
+from .timing import time_call
 
 
 def matmul_bf16_vs_fp32(quick: bool) -> dict:

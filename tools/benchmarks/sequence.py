@@ -2,43 +2,37 @@
 
 ``BENCHMARKS[name](quick) -> dict`` of measured numbers (milliseconds unless the key says
 otherwise); ``quick=True`` uses fewer repeats and smaller batches. Sizes follow the UCF-101 setting
-of the method reference (8x8 latents, 6 scales (1, 2, 3, 4, 6, 8), 5 latent frames).
+of the paper (8x8 latents, 6 scales (1, 2, 3, 4, 6, 8), 5 latent frames).
 """
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import torch
+
+from videoar.models.correctors import CrossFrameErrorCorrection
+from videoar.models.maskings import BlockCausalMask, RandomFrameMask, block_causal_mask
+from videoar.models.pos_encodings import MultiScaleTemporalRoPE, apply_rotary
+from videoar.models.quantizers import MultiScaleBSQ
+from videoar.models.sequence import build_teacher_forcing, get_layout
+
+from .timing import time_call
 
 SCALES = [1, 2, 3, 4, 6, 8]
 
 
 def _time_ms(fn, repeats: int) -> float:
     """Median wall time of ``fn()`` in ms (one warm-up call first)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return 1000 * time_call(fn, repeat=repeats)['median_s']
 
 
 def bench_teacher_forcing(quick: bool = False) -> dict:
     """Clean pyramid vs. cross-frame error correction, BSQ d=16, T'=5, 6 scales."""
-    from videoar.models.correctors import CrossFrameErrorCorrection
-    from videoar.models.quantizers import MultiScaleBSQ
-
     batch = 2 if quick else 8
     repeats = 3 if quick else 10
     quantizer = MultiScaleBSQ(16, SCALES).eval()
     latent = torch.randn(batch, 16, 5, 8, 8)
     corrector = CrossFrameErrorCorrection().train()
     gen = torch.Generator().manual_seed(0)
-    from .teacher_forcing import build_teacher_forcing
-
     clean = _time_ms(lambda: build_teacher_forcing(latent, quantizer), repeats)
     corrected = _time_ms(lambda: corrector(latent, quantizer, gen), repeats)
     tokens = batch * 5 * sum(s * s for s in SCALES)
@@ -53,10 +47,6 @@ def bench_teacher_forcing(quick: bool = False) -> dict:
 
 def bench_masks(quick: bool = False) -> dict:
     """Block-causal mask build (cold / cached) and a training RandomFrameMask draw."""
-    from videoar.models.maskings import BlockCausalMask, RandomFrameMask, block_causal_mask
-
-    from .layout import get_layout
-
     repeats = 3 if quick else 10
     batch = 2 if quick else 8
     layout = get_layout(5, SCALES, prefix_len=1)
@@ -77,10 +67,6 @@ def bench_masks(quick: bool = False) -> dict:
 
 def bench_rotary(quick: bool = False) -> dict:
     """Multi-scale temporal RoPE: table build (cold / cached) and apply_rotary on (B, H, L, 64)."""
-    from videoar.models.pos_encodings import MultiScaleTemporalRoPE, apply_rotary
-
-    from .layout import get_layout
-
     repeats = 3 if quick else 10
     layout = get_layout(5, SCALES, prefix_len=1)
     rope = MultiScaleTemporalRoPE(head_dim=64, scale_sizes=SCALES)

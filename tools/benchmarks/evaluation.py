@@ -5,18 +5,22 @@ Each function takes ``quick`` (fewer repetitions) and returns measured numbers.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
+from videoar.evaluation.feature_extractors.i3d import I3D
+from videoar.evaluation.feature_extractors.moving_digits_classifier import (
+    DEFAULT_TRAINING,
+    train_moving_digits_classifier,
+)
+from videoar.evaluation.frechet import frechet_distance
+
+from .timing import time_call
+
 
 def _time(fn, repeats: int) -> float:
-    fn()  # warm-up (allocations, oneDNN primitive creation)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) / repeats
+    """Median seconds of ``fn()`` after one warm-up call."""
+    return time_call(fn, repeat=repeats)['median_s']
 
 
 def bench_i3d(quick: bool = True) -> dict:
@@ -26,8 +30,6 @@ def bench_i3d(quick: bool = True) -> dict:
     Uses random weights (the speed does not depend on the values), so it runs without the
     cached checkpoint.
     """
-    from videoar.evaluation.feature_extractors.i3d import I3D
-
     batch = 2 if quick else 4
     repeats = 1 if quick else 2
     video = torch.rand(batch, 3, 16, 128, 128) * 2 - 1
@@ -47,8 +49,6 @@ def bench_i3d(quick: bool = True) -> dict:
 
 def bench_frechet(quick: bool = True) -> dict:
     """Fréchet distance at D = 400 (symmetric eigh method, float64)."""
-    from videoar.evaluation.frechet import frechet_distance
-
     rng = np.random.RandomState(0)
     n = 1000 if quick else 4096
     x, y = rng.normal(size=(n, 400)), rng.normal(size=(n, 400)) + 0.1
@@ -63,11 +63,6 @@ def bench_moving_digits_classifier(quick: bool = True) -> dict:
     ``quick`` trains 40 iterations (speed only); the full run uses the default schedule, i.e.
     exactly what ``get_or_train_moving_digits_classifier`` does on first use (not cached here).
     """
-    from videoar.evaluation.feature_extractors.moving_digits_classifier import (
-        DEFAULT_TRAINING,
-        train_moving_digits_classifier,
-    )
-
     iters = 40 if quick else DEFAULT_TRAINING['iters']
     model = train_moving_digits_classifier(num_frames=17, img_size=32, iters=iters)
     meta = model.meta
