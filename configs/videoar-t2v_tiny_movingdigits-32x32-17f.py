@@ -8,12 +8,8 @@
 #   python tools/generate.py configs/videoar-t2v_tiny_movingdigits-32x32-17f.py CKPT \
 #       --prompts "digit 3 moving up-left" "digit 7 moving down" --num-samples 2
 # Point model.tokenizer_checkpoint at a trained tokenizer of the same config (configs/tokenizer/).
-_base_ = [
-    './_base_/models/videoar_tiny.py',
-    './_base_/datasets/moving_digits.py',
-    './_base_/schedules/adamw_constant_iters.py',
-    './_base_/default_runtime.py',
-]
+# Train only (tools/test.py adds metrics), as ./_base_/videoar_tiny_movingdigits.py.
+_base_ = ['./_base_/videoar_tiny_movingdigits.py']
 
 model = dict(
     conditioner=dict(
@@ -34,11 +30,3 @@ model = dict(
         seed=0,
     ),
 )
-
-# train only (tools/test.py adds metrics)
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
-test_dataloader = None
-test_cfg = None
-test_evaluator = None

@@ -6,55 +6,40 @@
 # class accuracy and Fréchet distance, with real-clip and shuffled-condition references).
 # Finished stages are skipped, an interrupted stage resumes, weights pass along. It leaves
 # samples.mp4 / samples.gif, metrics.json and report.md in the work directory.
-# Quick profile (about a minute, for CI): configs/videoar_curriculum_quick.py
+# Stages are keyed by name, in order: a derived config (e.g. the quick profile,
+# configs/videoar_curriculum_quick.py) or --cfg-options stages.stage3.cfg_options...=... changes
+# one stage by its name.
+_base_ = ['./_base_/datasets/moving_digits_clips.py']
+
 work_dir = './work_dirs/videoar_curriculum'
+latent_cache = '{work_dir}/latent_cache'  # shared by the AR stages
 
-_real = dict(
-    batch_size=25,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='MovingDigits', split='val', length=256, num_frames=17, height=32, width=32),
-)
-_cache = '{work_dir}/latent_cache'
-
-stages = [
-    dict(
-        name='tokenizer',
-        config='configs/tokenizer/videoar-tokenizer_tiny_1xb8-600iters_movingdigits-32x32-17f.py',
-        # fewer iterations than the standalone config, to keep the main job within ~20 minutes
-        cfg_options={
-            'train_cfg.max_iters': 400,
-            'train_cfg.val_interval': 400,
-            'default_hooks.checkpoint.interval': 400,
-        },
+stages = dict(
+    tokenizer=dict(
+        config='configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py',
     ),
-    dict(
-        name='stage1',
+    stage1=dict(
         config='configs/videoar_stage1.py',
         tokenizer_from='tokenizer',
-        cfg_options={'train_dataloader.dataset.dataset.cache_dir': _cache},
+        cfg_options={'train_dataloader.dataset.dataset.cache_dir': latent_cache},
     ),
-    dict(
-        name='stage2',
+    stage2=dict(
         config='configs/videoar_stage2.py',
         init_from='stage1',
         tokenizer_from='tokenizer',
-        cfg_options={'train_dataloader.dataset.cache_dir': _cache},
+        cfg_options={'train_dataloader.dataset.cache_dir': latent_cache},
     ),
-    dict(
-        name='stage3',
+    stage3=dict(
         config='configs/videoar_stage3.py',
         init_from='stage2',
         tokenizer_from='tokenizer',
         # the final evaluation below replaces the stage's own end-of-training evaluation
         cfg_options={
-            'train_dataloader.dataset.cache_dir': _cache,
-            'custom_hooks.3.evaluate_at_end': False,
+            'train_dataloader.dataset.cache_dir': latent_cache,
+            'custom_hooks.GenerationEvaluationHook.evaluate_at_end': False,
         },
     ),
-    dict(
-        name='evaluate',
+    evaluate=dict(
         kind='evaluate',
         from_stage='stage3',
         evaluation=dict(
@@ -70,9 +55,15 @@ stages = [
             batch_size=25,
             conditions='balanced',
             references=['real', 'shuffled'],
-            real_dataloader=_real,
+            real_dataloader=dict(
+                batch_size=25,
+                num_workers=0,
+                sampler=dict(type='DefaultSampler', shuffle=False),
+                collate_fn=dict(type='video_collate'),
+                dataset=_base_.val_clips,
+            ),
         ),
         grid=dict(num_videos=20, nrow=10, fps=8),
     ),
-]
+)
 curriculum = dict(cfg_options={'default_hooks.logger.interval': 20}, auto_resume=True)

@@ -5,33 +5,29 @@
 # Needs the trained tokenizer (see configs/_base_/videoar_movingdigits_ar.py).
 _base_ = ['./_base_/videoar_movingdigits_ar.py']
 
-max_iters = 300
+# The clip settings, used by the model and the dataset below: change them here to change both
+# (from the command line both must be given: model.num_frames=... and
+# train_dataloader.dataset.dataset.dataset.num_frames=...).
+num_frames = 9
+img_size = 16
+
 model = dict(
-    num_frames=9,
-    resolution=(16, 16),
-    max_frames=5,
+    num_frames=num_frames,
+    resolution=(img_size, img_size),
     quantizer=dict(scale_sizes=[1, 2]),
 )
 train_dataloader = dict(
-    _delete_=True,
     batch_size=32,
-    num_workers=0,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=dict(type='ModalityBatchSampler', image_ratio=0.3, seed=0),
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
+        _delete_=True,
         type='JointImageVideoDataset',
         dataset=dict(
-            type='LatentCacheDataset',
+            _base_.latent_clips,
             dataset=dict(
-                type='MovingDigits', split='train', length=10000, num_frames=9, height=16, width=16
+                _base_.train_clips, num_frames=num_frames, height=img_size, width=img_size
             ),
-            tokenizer=dict(config={{_base_.tokenizer_config}}),
-            checkpoint={{_base_.tokenizer_run}},
-            cache_dir={{_base_.latent_cache_dir}},
-            num_items={{_base_.cache_items}},
         ),
     ),
 )
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
 custom_hooks = [dict(type='StageFinishedHook')]

@@ -3,13 +3,15 @@
 # embedding table grows from 2 to 4 scales, Multi-scale Temporal RoPE has no parameters.
 #   python tools/train.py configs/videoar_stage2.py
 # Needs stage 1 (python tools/train.py configs/videoar_stage1.py) or
-#   --cfg-options custom_hooks.0.checkpoint=PATH
+#   --cfg-options custom_hooks.InitFromStageHook.checkpoint=PATH
 _base_ = ['./_base_/videoar_movingdigits_ar.py']
 
-max_iters = 300
-model = dict(num_frames=9, resolution=(32, 32), max_frames=5)
-train_dataloader = dict(dataset=dict(num_latent_frames=3))
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
+# The model trains on the first num_latent_frames latent frames of the cached 17-frame clips,
+# which a causal tokenizer (temporal stride 4) makes the latents of 1 + 4 * (3 - 1) = 9 frames;
+# both follow from num_latent_frames.
+num_latent_frames = 3
+model = dict(num_frames=1 + 4 * (num_latent_frames - 1))
+train_dataloader = dict(dataset=dict(num_latent_frames=num_latent_frames))
 custom_hooks = [
     dict(
         type='InitFromStageHook',

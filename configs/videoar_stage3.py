@@ -3,12 +3,12 @@
 # generates 100 videos and measures class accuracy and the classifier Fréchet distance.
 #   python tools/train.py configs/videoar_stage3.py
 # Needs stage 2 (python tools/train.py configs/videoar_stage2.py) or
-#   --cfg-options custom_hooks.0.checkpoint=PATH
+#   --cfg-options custom_hooks.InitFromStageHook.checkpoint=PATH
+# The clips (model and data) are those of configs/_base_/videoar_movingdigits_ar.py.
 _base_ = ['./_base_/videoar_movingdigits_ar.py']
 
 max_iters = 1000
-model = dict(num_frames=17, resolution=(32, 32), max_frames=5)
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters + 1)
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
 custom_hooks = [
     dict(
         type='InitFromStageHook',
@@ -21,11 +21,11 @@ custom_hooks = [
     ),
     dict(
         type='GenerationEvaluationHook',
-        metrics={{_base_.generation_metrics}},
+        metrics=_base_.generation_metrics,
         interval=0,
         num_samples=100,
         batch_size=25,
         conditions='balanced',
-        real_dataloader={{_base_.real_val_dataloader}},
+        real_dataloader=_base_.real_val_dataloader,
     ),
 ]

@@ -32,8 +32,8 @@ def test_quick_curriculum_interrupt_resume_and_generate(tmp_path, repo_root, sub
     work = str(tmp_path / 'curriculum')
     # stage 2 trains with lr 0: its final weights must then be exactly what stage 1 handed over
     # stage 3 runs 12 iterations here (checkpoints every 2), long enough to be interrupted
-    frozen_stage2 = ['--cfg-options', 'stages.2.cfg_options.optim_wrapper.optimizer.lr=0.0',
-                     'stages.3.cfg_options.train_cfg.max_iters=12']  # fmt: skip
+    frozen_stage2 = ['--cfg-options', 'stages.stage2.cfg_options.optim_wrapper.optimizer.lr=0.0',
+                     'stages.stage3.cfg_options.train_cfg.max_iters=12']  # fmt: skip
 
     # 1. start the curriculum and kill it once stage 3 has written its first checkpoint
     cmd = [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work, *frozen_stage2]

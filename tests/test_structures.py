@@ -68,3 +68,20 @@ def test_a_dataloader_config_builds_video_collate_by_name():
     batch = next(iter(loader))
     assert batch['inputs'].shape[:3] == (2, 3, 5)
     assert isinstance(batch['data_samples'], VideoBatch) and len(batch['data_samples']) == 2
+
+
+def test_the_batch_size_may_come_from_extra_metadata():
+    batch = VideoBatch.of({'tokens': torch.tensor([[1, 2], [3, -1], [4, 5]]), 'note': 'x'})
+    assert len(batch) == 3 and batch.get('tokens').shape == (3, 2)
+    assert batch.label.tolist() == [-1, -1, -1] and batch.get('note') == 'x'
+    with pytest.raises(ValueError, match='lengths'):
+        VideoBatch.of({'tokens': torch.zeros(3, 2), 'label': torch.tensor([1, 2])})
+
+
+def test_dict_style_reads_for_models_written_against_the_dict_form():
+    batch = VideoBatch.build(label=[3, 7], caption=['a', 'b'], path=['x', 'y'])
+    assert batch['label'].tolist() == [3, 7] and batch['caption'] == ['a', 'b']
+    assert batch['path'] == ['x', 'y'] and 'path' in batch and 'label' in batch
+    assert 'latent' not in batch and batch['latent'] is None
+    with pytest.raises(KeyError):
+        batch['missing']

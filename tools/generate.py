@@ -27,7 +27,14 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
+
+import videoar  # noqa: E402
+from videoar.io.records import file_sha256  # noqa: E402
+from videoar.io.video import write_grid, write_video  # noqa: E402
+from videoar.pipelines import GenerationError, generate  # noqa: E402
+from videoar.utils import ConfigError  # noqa: E402
 
 PROG = 'generate.py'
 
@@ -136,81 +143,69 @@ def file_name(index: int, condition: dict) -> str:
     return f'{index:03d}_{what}'
 
 
-def main(argv=None) -> int:
-    parser, args = parse_args(argv)
-
-    def fail(message: str) -> int:
-        parser.exit(2, f'{PROG}: error: {message}\n')
-
-    from videoar.io.video import write_grid, write_video
-    from videoar.pipelines.generate import GenerationError, file_sha256, generate
-    from videoar.utils import ConfigError
-
-    try:
-        if args.cfg and not args.cfg_schedule:
-            raise ValueError('--cfg sets parameters of --cfg-schedule; give --cfg-schedule NAME.')
-        if args.cfg_schedule and args.cfg_scale is not None:
-            raise ValueError(
-                'give --cfg-schedule or --cfg-scale, not both (a constant scale is '
-                '--cfg-schedule ConstantCFG --cfg scale=G).'
-            )
-        schedule = None
-        if args.cfg_schedule:
-            schedule = dict(type=args.cfg_schedule, **parse_cfg_pairs(args.cfg))
-        prompts = args.prompts
-        if args.prompts_file:
-            prompts = read_prompts_file(args.prompts_file)
-        if not osp.isfile(args.config):
-            raise ValueError(f'config file {args.config!r} does not exist.')
-        checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
-        if checkpoint is not None and not osp.isfile(checkpoint):
-            raise ValueError(f'checkpoint {checkpoint!r} does not exist.')
-        result = generate(
-            args.config,
-            checkpoint=checkpoint,
-            classes=args.classes,
-            prompts=prompts,
-            num_samples=args.num_samples,
-            num_frames=args.frames,
-            cfg_schedule=schedule,
-            cfg_scale=args.cfg_scale,
-            seed=args.seed,
-            init_video=args.init_video,
-            init_image=args.init_image,
-            init_frames=args.init_frames,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            temperature=args.temperature,
-            overlap=args.overlap,
-            schedule_span=args.schedule_span,
-            batch_size=args.batch_size,
-            device=args.device,
-            cfg_options=args.cfg_options,
-            progress=not args.no_progress,
+def request_options(args) -> dict:
+    """The generation options of the command line (raises ValueError for a bad combination)."""
+    if args.cfg and not args.cfg_schedule:
+        raise ValueError('--cfg sets parameters of --cfg-schedule; give --cfg-schedule NAME.')
+    if args.cfg_schedule and args.cfg_scale is not None:
+        raise ValueError(
+            'give --cfg-schedule or --cfg-scale, not both (a constant scale is '
+            '--cfg-schedule ConstantCFG --cfg scale=G).'
         )
-    except (GenerationError, ConfigError, ValueError, KeyError, FileNotFoundError) as err:
-        message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-        return fail(message)
-
-    out_dir = args.out or osp.join(
-        'outputs', 'generate', osp.splitext(osp.basename(args.config))[0]
+    schedule = None
+    if args.cfg_schedule:
+        schedule = dict(type=args.cfg_schedule, **parse_cfg_pairs(args.cfg))
+    prompts = read_prompts_file(args.prompts_file) if args.prompts_file else args.prompts
+    return dict(
+        classes=args.classes,
+        prompts=prompts,
+        num_samples=args.num_samples,
+        num_frames=args.frames,
+        cfg_schedule=schedule,
+        cfg_scale=args.cfg_scale,
+        seed=args.seed,
+        init_video=args.init_video,
+        init_image=args.init_image,
+        init_frames=args.init_frames,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        temperature=args.temperature,
+        overlap=args.overlap,
+        schedule_span=args.schedule_span,
+        batch_size=args.batch_size,
+        device=args.device,
+        progress=not args.no_progress,
     )
+
+
+def checkpoint_of(args) -> str | None:
+    """The checkpoint path (``None`` for the word ``none``); raises ValueError when missing."""
+    if not osp.isfile(args.config):
+        raise ValueError(f'config file {args.config!r} does not exist.')
+    checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise ValueError(f'checkpoint {checkpoint!r} does not exist.')
+    return checkpoint
+
+
+def write_videos(out_dir: str, result: dict, num_samples: int, fps: float) -> tuple[list, dict]:
+    """One mp4 + gif per video and the grids: (the files per video, the grid files)."""
     os.makedirs(out_dir, exist_ok=True)
     videos = result['videos']
     files = []
     for index, (video, condition) in enumerate(zip(videos, result['conditions'])):
         stem = osp.join(out_dir, file_name(index, condition))
-        write_video(stem + '.mp4', video, fps=args.fps)
-        write_video(stem + '.gif', video, fps=args.fps)
+        write_video(stem + '.mp4', video, fps=fps)
+        write_video(stem + '.gif', video, fps=fps)
         files.append(dict(index=index, mp4=stem + '.mp4', gif=stem + '.gif', **condition))
-    nrow = args.num_samples if len(videos) > args.num_samples else None
-    grid_mp4 = write_grid(osp.join(out_dir, 'grid.mp4'), videos, nrow=nrow, fps=args.fps)
-    grid_gif = write_grid(osp.join(out_dir, 'grid.gif'), videos, nrow=nrow, fps=args.fps)
+    nrow = num_samples if len(videos) > num_samples else None
+    grid_mp4 = write_grid(osp.join(out_dir, 'grid.mp4'), videos, nrow=nrow, fps=fps)
+    grid_gif = write_grid(osp.join(out_dir, 'grid.gif'), videos, nrow=nrow, fps=fps)
+    return files, dict(mp4=grid_mp4, gif=grid_gif)
 
-    import torch
 
-    import videoar
-
+def write_settings(out_dir, result, args, checkpoint, argv, files, grid) -> str:
+    """``settings.json``: the pipeline's settings plus the files, command line and versions."""
     settings = dict(result['settings'])
     settings.update(
         config=osp.abspath(args.config),
@@ -221,15 +216,21 @@ def main(argv=None) -> int:
         command=[PROG] + list(sys.argv[1:] if argv is None else argv),
         windows=result['windows'],
         files=files,
-        grid=dict(mp4=grid_mp4, gif=grid_gif),
+        grid=grid,
         versions=dict(videoar=getattr(videoar, '__version__', None), torch=torch.__version__),
     )
     settings_path = osp.join(out_dir, 'settings.json')
     with open(settings_path, 'w', encoding='utf-8') as handle:
         json.dump(settings, handle, indent=2, default=str)
+    return settings_path
+
+
+def print_summary(out_dir: str, result: dict) -> None:
+    videos = result['videos']
     print(
         f'[videoar] wrote {len(videos)} videos ({videos.shape[2]} frames, '
-        f'{videos.shape[3]}x{videos.shape[4]}, {settings["seconds_per_video"]:.2f} s per video) '
+        f'{videos.shape[3]}x{videos.shape[4]}, '
+        f'{result["settings"]["seconds_per_video"]:.2f} s per video) '
         f'to {osp.abspath(out_dir)}: one mp4 + gif per video, grid.mp4, grid.gif, settings.json',
         flush=True,
     )
@@ -237,6 +238,23 @@ def main(argv=None) -> int:
         joins = result['windows']['joins']
         print(f'[videoar] {result["windows"]["num_windows"]} windows join at pixel frames '
               f'{joins["pixel"]} (latent frames {joins["latent"]})', flush=True)  # fmt: skip
+
+
+def main(argv=None) -> int:
+    parser, args = parse_args(argv)
+    try:
+        options = request_options(args)
+        checkpoint = checkpoint_of(args)
+        result = generate(args.config, checkpoint, cfg_options=args.cfg_options, **options)
+    except (GenerationError, ConfigError, ValueError, KeyError, FileNotFoundError) as err:
+        message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+        parser.exit(2, f'{PROG}: error: {message}\n')
+    out_dir = args.out or osp.join(
+        'outputs', 'generate', osp.splitext(osp.basename(args.config))[0]
+    )
+    files, grid = write_videos(out_dir, result, args.num_samples, args.fps)
+    write_settings(out_dir, result, args, checkpoint, argv, files, grid)
+    print_summary(out_dir, result)
     return 0
 
 

@@ -7,7 +7,9 @@
 
 Each run gets its own work dir named after its settings; a summary (``sweep.json`` and
 ``sweep.md``) collects each run's settings, exit status and the last logged scalars. ``--dry-run``
-prints the commands. Values are parsed like ``--cfg-options`` (numbers, booleans, lists).
+prints the commands. Values are parsed like ``--cfg-options`` (numbers, booleans, lists), and
+hooks may be addressed by type (``custom_hooks.EMAHook.momentum=0.001,0.01``). Every run's
+options are merged into the config before the first run starts, so a wrong key fails at once.
 """
 
 import argparse
@@ -20,6 +22,11 @@ import subprocess
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from mmengine.config import DictAction  # noqa: E402
+
+from videoar.engine import launch  # noqa: E402
 
 
 def parse_grid(items):
@@ -35,6 +42,19 @@ def parse_grid(items):
 def run_name(settings):
     parts = [f'{k.split(".")[-1] if k.count(".") else k}-{v}' for k, v in settings]
     return re.sub(r'[^A-Za-z0-9_.=-]+', '_', '_'.join(parts))[:120]
+
+
+def parse_options(items):
+    """``['k=v', ...]`` -> ``{k: v}`` parsed as ``--cfg-options`` (mmengine's ``DictAction``)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    return parser.parse_args(['--cfg-options', *items] if items else []).cfg_options
+
+
+def check_runs(config, runs):
+    """Merge each run's options into the config (hooks by type too); fail before any run."""
+    for options in runs:
+        launch.load_config(config, parse_options(options))
 
 
 def last_scalars(work_dir):
@@ -60,15 +80,18 @@ def main(argv=None):
     base_dir = args.work_dir or osp.join(
         'work_dirs', 'sweep_' + osp.splitext(osp.basename(args.config))[0]
     )
-    summary = []
+    runs = []
     for values in itertools.product(*[vals for _, vals in grid]):
         settings = list(zip([k for k, _ in grid], values))
+        runs.append((settings, list(args.cfg_options) + [f'{k}={v}' for k, v in settings]))
+    check_runs(args.config, [options for _, options in runs])
+    summary = []
+    for settings, options in runs:
         work_dir = osp.join(base_dir, run_name(settings))
         cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), args.config,
                '--work-dir', work_dir]  # fmt: skip
         if args.amp:
             cmd.append('--amp')
-        options = list(args.cfg_options) + [f'{k}={v}' for k, v in settings]
         cmd += ['--cfg-options', *options]
         print(' '.join(cmd), flush=True)
         if args.dry_run:

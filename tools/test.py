@@ -13,6 +13,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 
 from videoar.engine import launch  # noqa: E402
+from videoar.evaluation.report import write_metrics_json  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -23,7 +24,12 @@ def parse_args(argv=None):
     parser.add_argument(
         '--out', help='where to write the metrics json (default: WORK_DIR/metrics.json)'
     )
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings (a hook by its type: custom_hooks.EMAHook.momentum=0.001)',
+    )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
@@ -49,8 +55,6 @@ def main(argv=None):
     runner = launch.build_runner(cfg)
     metrics = runner.test()
     if runner.rank == 0:
-        from videoar.evaluation.report import write_metrics_json
-
         out = args.out or osp.join(work_dir, 'metrics.json')
         write_metrics_json(
             out,

@@ -17,6 +17,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import DictAction  # noqa: E402
 
 from videoar.engine import launch  # noqa: E402
+from videoar.engine.curriculum import run_curriculum  # noqa: E402
+from videoar.io.checkpoint import read_last_checkpoint  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -36,7 +38,8 @@ def parse_args(argv=None):
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config settings, e.g. model.transformer.depth=8 train_cfg.max_iters=500',
+        help='override config settings, e.g. model.transformer.depth=8 train_cfg.max_iters=500; '
+        'a hook is addressed by its type, custom_hooks.EMAHook.momentum=0.001 (or its index)',
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -46,39 +49,42 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    cfg = launch.load_config(args.config, args.cfg_options)
-    launch.check_top_level_keys(cfg, for_training=True)
-    work_dir = launch.resolve_work_dir(cfg, args.config, args.work_dir)
-
-    if cfg.get('stages') is not None:  # a curriculum: one Runner per stage
-        from videoar.engine.curriculum import run_curriculum
-
-        run_curriculum(cfg, resume=args.resume is not None, amp=args.amp, launcher=args.launcher)
-        return
-
-    if args.amp:
-        launch.enable_amp(cfg)
-    if args.resume == 'auto':
+def set_resume(cfg, resume: str | None) -> None:
+    """``--resume``: from the latest checkpoint of the work dir (``auto``) or the given one."""
+    if resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
-    elif args.resume is not None:
+    elif resume is not None:
         cfg.resume = True
-        cfg.load_from = args.resume
-    launch.setup_launcher(cfg, args.launcher)
+        cfg.load_from = resume
 
+
+def train_one(cfg, args, work_dir: str) -> None:
+    """Train one config with one mmengine Runner and name the final checkpoint."""
+    if args.amp:
+        launch.enable_amp(cfg)
+    set_resume(cfg, args.resume)
+    launch.setup_launcher(cfg, args.launcher)
     runner = launch.build_runner(cfg)
     if runner.rank == 0:
         print(
             f'[videoar] work dir: {osp.abspath(work_dir)} (logs, config, checkpoints)', flush=True
         )
     runner.train()
-    if runner.rank == 0:
-        last = osp.join(work_dir, 'last_checkpoint')
-        if osp.isfile(last):
-            with open(last) as f:
-                print(f'[videoar] final checkpoint: {f.read().strip()}', flush=True)
+    final = read_last_checkpoint(work_dir) if runner.rank == 0 else None
+    if final is not None:
+        print(f'[videoar] final checkpoint: {final}', flush=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = launch.load_config(args.config, args.cfg_options)
+    launch.check_top_level_keys(cfg, for_training=True)
+    work_dir = launch.resolve_work_dir(cfg, args.config, args.work_dir)
+    if cfg.get('stages') is not None:  # a curriculum: one Runner per stage
+        run_curriculum(cfg, resume=args.resume is not None, amp=args.amp, launcher=args.launcher)
+    else:
+        train_one(cfg, args, work_dir)
 
 
 if __name__ == '__main__':

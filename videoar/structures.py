@@ -20,6 +20,7 @@ from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from torch.utils.data import default_collate
 
 NO_LABEL = -1
+FIELD_NAMES = ('label', 'caption', 'index', 'latent')
 
 
 @dataclass
@@ -78,9 +79,11 @@ class VideoBatch:
     ) -> VideoBatch:
         """A batch from any subset of the fields; absent ones get their defaults.
 
-        ``batch_size`` is needed only when no field tells it.
+        ``batch_size`` is needed only when no field (nor a batched ``extra`` entry: a tensor,
+        list or tuple) tells it.
         """
-        sizes = {len(v) for v in (label, caption, index, latent) if v is not None}
+        batched = [v for v in extra.values() if isinstance(v, (list, tuple)) or _is_batched(v)]
+        sizes = {len(v) for v in (label, caption, index, latent, *batched) if v is not None}
         if batch_size is not None:
             sizes.add(int(batch_size))
         if len(sizes) != 1:
@@ -175,11 +178,29 @@ class VideoBatch:
             extra=extra,
         )
 
+    def __getitem__(self, key: str):
+        """Read access by name (``batch['label']``), for models written against the dict form of
+        ``data_samples``; ``KeyError`` for a name that is neither a field nor an ``extra`` key."""
+        if key in FIELD_NAMES:
+            return getattr(self, key)
+        if key in self.extra:
+            return self.extra[key]
+        raise KeyError(key)
+
+    def __contains__(self, key: str) -> bool:
+        """True for a field that is set (``latent`` may be ``None``) or an ``extra`` key."""
+        return self.get(key) is not None
+
     def get(self, key: str, default=None):
         """A field or an ``extra`` entry by name (``default`` when absent)."""
-        if key in ('label', 'caption', 'index', 'latent'):
-            return getattr(self, key)
+        if key in FIELD_NAMES:
+            value = getattr(self, key)
+            return default if value is None else value
         return self.extra.get(key, default)
+
+
+def _is_batched(value) -> bool:
+    return torch.is_tensor(value) and value.dim() > 0
 
 
 def _long(values, size: int, fill: int | None) -> torch.Tensor:

@@ -5,7 +5,7 @@
 #   python tools/test.py configs/evaluation/fvd-i3d_tokenizer-recon_movingdigits-32x32-17f.py \
 #       work_dirs/videoar_curriculum/tokenizer/iter_400.pth
 # 32 test clips keep it to about a minute on a CPU; FVD is only comparable at equal sample counts.
-_base_ = ['../tokenizer/videoar-tokenizer_tiny_1xb8-600iters_movingdigits-32x32-17f.py']
+_base_ = ['../tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py']
 
 test_dataloader = dict(batch_size=8, dataset=dict(length=32))
 test_evaluator = [

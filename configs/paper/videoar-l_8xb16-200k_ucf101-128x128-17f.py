@@ -7,29 +7,25 @@
 # Random Frame Mask is not used on UCF-101 (the paper: it slows convergence on a small set).
 # Sampling: the temporal-spatial CFG schedule (first scale 1 -> 5 over frames, up to 10 within).
 # Batch size and iterations are not given by the paper: 8 GPUs x 16 and 200k iterations here.
-# UCF-101 paths: see configs/_base_/datasets/ucf101.py; the tokenizer checkpoint comes from
-# configs/tokenizer/videoar-tokenizer_ucf101-128x128-17f.py.
+# UCF-101 paths: see configs/_base_/datasets/ucf101.py. The tokenizer and quantizer come from
+# ../_base_/models/tokenizer_arch_ucf101.py, the architecture the tokenizer config
+# configs/tokenizer/videoar-tokenizer_ucf101-128x128-17f.py trains.
 _base_ = [
+    '../_base_/models/tokenizer_arch_ucf101.py',
     '../_base_/datasets/ucf101.py',
     '../_base_/schedules/adamw_cosine_iters.py',
     '../_base_/default_runtime.py',
 ]
 
+max_iters = 200000
+
 model = dict(
     type='VideoAR',
-    num_frames=17,
-    resolution=(128, 128),
+    # the clip settings of the dataset base (num_frames = 17, img_size = 128 there): changing
+    # them there changes both the data and the model
+    num_frames=_base_.num_frames,
+    resolution=(_base_.img_size, _base_.img_size),
     tokenizer_checkpoint=None,  # set to the trained UCF-101 tokenizer checkpoint
-    tokenizer=dict(
-        type='CausalVideoTokenizer',
-        latent_dim=48,
-        spatial_stride=16,
-        temporal_stride=4,
-        base_channels=64,
-        channel_mult=(1, 2, 4, 4),
-        num_res_blocks=2,
-    ),
-    quantizer=dict(type='MultiScaleBSQ', embed_dim=48, scale_sizes=[1, 2, 3, 4, 6, 8]),
     transformer=dict(
         type='ARTransformer',
         dim=1536,
@@ -55,17 +51,13 @@ model = dict(
     ),
 )
 
-optim_wrapper = dict(
-    type='PortableAmpOptimWrapper',
-    dtype='bfloat16',
-    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05),
-    clip_grad=dict(max_norm=2.0),
-)
+# the AdamW of the cosine schedule base (lr 1e-4, weight decay 0.05) in bf16
+optim_wrapper = dict(type='PortableAmpOptimWrapper', dtype='bfloat16')
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=2000),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=2000, end=200000, eta_min_ratio=0.01),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=2000, end=max_iters, eta_min_ratio=0.01),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=200000, val_interval=10000)
+train_cfg = dict(max_iters=max_iters, val_interval=10000)
 train_dataloader = dict(batch_size=16)
 default_hooks = dict(checkpoint=dict(interval=5000, max_keep_ckpts=3))
 custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]

@@ -1,6 +1,6 @@
-# The paper's UCF-101 tokenizer (VideoAR-L tokenizer, §2.1 / Table 2): 17 x 128 x 128 clips ->
-# 5 x 8 x 8 latents (spatial 16, temporal 4), d = 48 bits per token, multi-scale BSQ over scales
-# 1, 2, 3, 4, 6, 8 -> 5 x 130 = 650 tokens per clip.
+# The paper's UCF-101 tokenizer (VideoAR-L tokenizer, §2.1 / Table 2), trained on UCF-101; the
+# architecture (17 x 128 x 128 -> 5 x 8 x 8 latents, d = 48, scales 1, 2, 3, 4, 6, 8: 650 tokens
+# per clip) is ../_base_/models/tokenizer_arch_ucf101.py, shared with the paper's AR models.
 # Loss (Eq. 4; the paper gives no weights, these are ours): L1 reconstruction + BSQ commitment and
 # entropy + 3D PatchGAN (hinge, LeCAM) from disc_start_iter. Paper recipe: inflate the encoder and
 # decoder from a 2D image tokenizer (CausalVideoTokenizer.inflate_from_2d), then fine-tune on
@@ -10,6 +10,7 @@
 #                                weights_path='/path/to/resnet18.pth'))
 # Paths: see configs/_base_/datasets/ucf101.py.
 _base_ = [
+    '../_base_/models/tokenizer_arch_ucf101.py',
     '../_base_/datasets/ucf101.py',
     '../_base_/schedules/adamw_cosine_iters.py',
     '../_base_/default_runtime.py',
@@ -17,26 +18,9 @@ _base_ = [
 
 model = dict(
     type='VideoTokenizer',
-    input_size=(17, 128, 128),
-    tokenizer=dict(
-        type='CausalVideoTokenizer',
-        latent_dim=48,
-        spatial_stride=16,
-        temporal_stride=4,
-        base_channels=64,  # ~50M parameters (base 128 would be ~200M)
-        channel_mult=(1, 2, 4, 4),
-        num_res_blocks=2,
-        temporal_kernel_size=3,
-        pad_mode='replicate',
-    ),
-    quantizer=dict(
-        type='MultiScaleBSQ',
-        embed_dim=48,
-        scale_sizes=[1, 2, 3, 4, 6, 8],
-        commit_weight=0.25,
-        entropy_weight=0.1,
-        learn_scales=True,
-    ),
+    # the clip settings of the dataset base (num_frames = 17, img_size = 128 there): changing
+    # them there changes both the data and the size the model checks at build time
+    input_size=(_base_.num_frames, _base_.img_size, _base_.img_size),
     l1_weight=1.0,
     l2_weight=0.0,
     perceptual=None,

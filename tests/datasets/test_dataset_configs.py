@@ -7,6 +7,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from videoar.registry import DATASETS
+from videoar.structures import VideoBatch
 
 BASE = os.path.join(os.path.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets')
 
@@ -16,6 +17,8 @@ def test_moving_digits_base_config_builds_dataloaders():
     assert cfg.num_frames == 17 and cfg.img_size == 32
     assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
     assert cfg.val_dataloader.sampler == dict(type='DefaultSampler', shuffle=False)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].collate_fn == dict(type='video_collate')
     splits = {
         cfg[k].dataset.split for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     }
@@ -26,11 +29,13 @@ def test_moving_digits_base_config_builds_dataloaders():
         val = Runner.build_dataloader(cfg.val_dataloader)
         first = next(iter(val))
     assert batch['inputs'].shape == (8, 3, 17, 32, 32)
-    assert batch['data_samples']['label'].shape == (8,)
-    assert len(batch['data_samples']['caption']) == 8
+    # video_collate: the metadata arrive as one typed VideoBatch
+    assert isinstance(batch['data_samples'], VideoBatch)
+    assert batch['data_samples'].label.shape == (8,) and batch['data_samples'].has_labels
+    assert len(batch['data_samples'].caption) == 8
     # val is not shuffled: its first batch is items 0..7 in order
-    assert first['data_samples']['index'].tolist() == list(range(8))
-    assert first['data_samples']['caption'][0] == val.dataset[0]['data_samples']['caption']
+    assert first['data_samples'].index.tolist() == list(range(8))
+    assert first['data_samples'].caption[0] == val.dataset[0]['data_samples']['caption']
 
 
 def test_overriding_the_frame_count_in_a_child_config(tmp_path):

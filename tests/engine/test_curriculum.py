@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 
 import videoar.engine  # noqa: F401
 from videoar.engine import launch
-from videoar.engine.curriculum import parse_stages, run_curriculum
+from videoar.engine.curriculum import Curriculum, parse_stages, run_curriculum
 from videoar.io.video import probe_video
 from videoar.registry import DATASETS, METRICS, MODELS
 from videoar.utils import ConfigError
@@ -234,3 +234,59 @@ def test_stage_list_errors(tmp_path):
         stages(dict(name='s', config='a.py'), dict(name='e', kind='evaluate'))
     )[1:]
     assert evaluate.from_stage == 's'
+
+
+def test_stages_keyed_by_name_and_a_derived_config_overrides_one_stage(tmp_path):
+    (tmp_path / 'base.py').write_text(
+        f'work_dir = {str(tmp_path / "work")!r}\n'
+        'stages = dict(\n'
+        "    tokenizer=dict(config='tok.py', cfg_options={'train_cfg.max_iters': 400}),\n"
+        "    stage1=dict(config='stage1.py', tokenizer_from='tokenizer'),\n"
+        "    stage2=dict(config='stage2.py', init_from='stage1', tokenizer_from='tokenizer',\n"
+        "                cfg_options={'train_cfg.max_iters': 300,\n"
+        "                             'custom_hooks.GenerationEvaluationHook.num_samples': 6}),\n"
+        "    evaluate=dict(kind='evaluate', grid=dict(num_videos=4)),\n"
+        ')\n'
+    )
+    (tmp_path / 'quick.py').write_text(
+        "_base_ = ['./base.py']\n"
+        "stages = dict(stage2=dict(cfg_options={'train_cfg.max_iters': 2}),\n"
+        "              tokenizer=dict(cfg_options={'train_cfg.max_iters': 4}))\n"
+    )
+    base = parse_stages(Config.fromfile(str(tmp_path / 'base.py')))
+    quick = parse_stages(Config.fromfile(str(tmp_path / 'quick.py')))
+    names = ['tokenizer', 'stage1', 'stage2', 'evaluate']
+    assert [s.name for s in base] == [s.name for s in quick] == names  # order kept
+    assert quick[0].cfg_options == {'train_cfg.max_iters': 4}
+    assert quick[2].cfg_options == {
+        'train_cfg.max_iters': 2,
+        'custom_hooks.GenerationEvaluationHook.num_samples': 6,
+    }
+    assert (quick[2].init_from, quick[2].tokenizer_from) == ('stage1', 'tokenizer')
+    assert quick[3].kind == 'evaluate' and quick[3].from_stage == 'stage2'
+    assert base[2].cfg_options['train_cfg.max_iters'] == 300
+
+    # the per-stage options address hooks by type when the stage config is loaded
+    _write_configs(tmp_path)
+    cfg = Config.fromfile(str(tmp_path / 'quick.py'))
+    curriculum = Curriculum(cfg)
+    stage2 = curriculum.load_stage_config(quick[2], link=False)
+    hook = stage2.custom_hooks[0]
+    assert hook.type == 'GenerationEvaluationHook' and hook.num_samples == 6
+    assert stage2.train_cfg.max_iters == 2
+    assert [h['type'] for h in stage2.custom_hooks][-1] == 'StageFinishedHook'
+
+
+def test_stage_dict_errors(tmp_path):
+    def stages(**entries):
+        return Config(dict(work_dir=str(tmp_path), stages=entries))
+
+    with pytest.raises(ConfigError, match='differs from its key'):
+        parse_stages(stages(s1=dict(name='other', config='a.py')))
+    with pytest.raises(ConfigError, match=r"stages.s2 \(s2\): init_from='s3' must name an earl"):
+        parse_stages(stages(s1=dict(config='a.py'), s2=dict(config='b.py', init_from='s3')))
+    with pytest.raises(ConfigError, match='keyed by stage name'):
+        parse_stages(stages())
+    # a derived config drops a stage with NAME=None
+    kept = parse_stages(stages(s1=dict(config='a.py'), s2=None, e=dict(kind='evaluate')))
+    assert [s.name for s in kept] == ['s1', 'e'] and kept[1].from_stage == 's1'

@@ -127,7 +127,7 @@ def test_init_from_stage_errors_before_training_with_the_command(tmp_path):
         runner.train()
     message = str(err.value)
     assert 'run `python tools/train.py configs/videoar_stage1.py` first' in message
-    assert 'custom_hooks.0.checkpoint=PATH' in message
+    assert 'custom_hooks.InitFromStageHook.checkpoint=PATH' in message
     assert runner.iter == 0 and not (tmp_path / 'stage2' / 'last_checkpoint').exists()
 
     runner = make_runner(

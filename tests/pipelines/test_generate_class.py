@@ -4,16 +4,14 @@ import json
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from videoar.models.sampling.sampler import sample_video
-from videoar.pipelines.generate import (
-    GenerationError,
-    class_names_from_config,
-    fit_to_resolution,
-    generate,
-    resolve_classes,
-)
-from videoar.pipelines.inference import init_model
+from videoar.models.sampling.video_cfg_schedules import TemporalSpatialCFG
+from videoar.pipelines import GenerationError, generate, init_model
+from videoar.pipelines.conditions import class_names_from_config, resolve_classes
+from videoar.pipelines.init_frames import fit_to_resolution
+from videoar.pipelines.long_video import WindowCFG
 
 CLASS_MODEL = dict(
     type='VideoAR',
@@ -72,9 +70,6 @@ def test_class_conditional_generation_by_index_and_name(model):
     json.dumps(out['settings'])
     # the classes reach the sampler: the same seed through the model gives the same videos
     gen = torch.Generator().manual_seed(0)
-    from videoar.models.sampling.video_cfg_schedules import TemporalSpatialCFG
-    from videoar.pipelines.long_video import WindowCFG
-
     direct = sample_video(model, {'label': torch.tensor([3, 3, 7, 7])}, generator=gen,
                           cfg_schedule=WindowCFG(TemporalSpatialCFG(), 0, 3))  # fmt: skip
     assert torch.equal(direct['video'], videos)
@@ -105,8 +100,6 @@ def test_unknown_class_lists_the_valid_ones_before_any_work(model, monkeypatch):
 
 
 def test_class_names_come_from_the_dataset_metainfo_or_num_classes():
-    from mmengine.config import Config
-
     assert class_names_from_config(Config(CONFIG)) == [str(i) for i in range(10)]
     assert class_names_from_config(Config(dict(model=CLASS_MODEL, class_names=['a', 'b']))) == [
         'a', 'b']  # fmt: skip

@@ -5,14 +5,10 @@ import pytest
 import torch
 
 from videoar.datasets import MovingDigits
-from videoar.io.video import read_video, to_uint8, write_video
+from videoar.io.video import from_uint8, read_video, to_uint8, write_video
 from videoar.models.sequence import build_teacher_forcing
-from videoar.pipelines.generate import (
-    GenerationError,
-    choose_init_frames,
-    fit_to_resolution,
-    generate,
-)
+from videoar.pipelines import GenerationError, generate
+from videoar.pipelines.init_frames import choose_init_frames, fit_to_resolution
 from videoar.registry import MODELS
 
 MODEL = dict(
@@ -81,14 +77,12 @@ def test_continuation_from_a_video_file_and_image_to_video_from_a_png(model, cli
     out = generate(model, classes=[1], init_video=str(path), seed=0, progress=False)
     # default: as many given frames as leave one latent frame to generate (1 + 4 * 2 = 9)
     assert out['settings']['init_frames'] == 9 and out['settings']['continuation'] == 'video'
-    from videoar.io.video import from_uint8
-
     expected = fit_to_resolution(from_uint8(read_video(path, num_frames=9)), (16, 16))
     torch.testing.assert_close(out['init'][0], expected)
     torch.testing.assert_close(out['latents'][:, :, :3], _quantized(model, out['init']),
                                atol=1e-6, rtol=0)  # fmt: skip
 
-    from PIL import Image
+    from PIL import Image  # optional dependency
 
     png = tmp_path / 'first.png'
     Image.fromarray(to_uint8(clip[:, :1])[0]).save(png)

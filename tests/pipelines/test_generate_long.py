@@ -5,8 +5,8 @@ import torch
 
 from videoar.models.sampling.video_cfg_schedules import TemporalSpatialCFG
 from videoar.models.sequence import build_teacher_forcing
-from videoar.pipelines.generate import generate
-from videoar.pipelines.long_video import WindowCFG, plan_windows, sample_windows
+from videoar.pipelines import generate, plan_windows
+from videoar.pipelines.long_video import WindowCFG
 from videoar.registry import MODELS
 from videoar.utils import ConfigError
 
@@ -69,23 +69,25 @@ def test_window_cfg_follows_the_whole_video():
 
 @pytest.mark.parametrize('overlap', [1, 2])
 def test_long_video_has_the_requested_length_and_joins_where_reported(model, overlap):
-    gen = torch.Generator().manual_seed(0)
     num_frames = 1 + 4 * 5  # 6 latent frames, twice the trained 3
-    out = sample_windows(model, num_frames, 2, data_samples={'label': torch.tensor([1, 8])},
-                         overlap=overlap, cfg_schedule=TemporalSpatialCFG(), generator=gen,
-                         keep_windows=True)  # fmt: skip
-    video, report = out['video'], out['report']
+    result = generate(model, classes=[1, 8], num_frames=num_frames, overlap=overlap,
+                      cfg_schedule=TemporalSpatialCFG(), seed=0, keep_windows=True,
+                      progress=False)  # fmt: skip
+    video, latent, report = result['videos'], result['latents'], result['windows']
+    assert len(result['window_outputs']) == 1  # one batch of two videos
+    steps = report['num_sampling_steps']
+    assert result['settings']['sampling_steps_per_video'] == steps
     assert video.shape == (2, 3, num_frames, 16, 16)
-    assert torch.isfinite(video).all() and torch.isfinite(out['latent']).all()
-    assert out['latent'].shape == (2, 4, 6, 2, 2)
+    assert torch.isfinite(video).all() and torch.isfinite(latent).all()
+    assert latent.shape == (2, 4, 6, 2, 2)
     windows = report['windows']
     assert windows[-1]['latent_end'] == 6 and report['num_windows'] == len(windows)
     assert all(w['latent_end'] - w['latent_start'] <= 3 for w in windows)
     new_frames = sum(w['latent_end'] - w['new_latent_start'] for w in windows)
-    assert new_frames == 6 and out['num_sampling_steps'] == 6 * model.num_scales
+    assert new_frames == 6 and steps == 6 * model.num_scales
     assert report['joins']['pixel'] == [w['new_pixel_start'] for w in windows[1:]]
     # window 0 is the start of the video; every later window's new frames sit at its join
-    parts = out['window_outputs']
+    parts = result['window_outputs'][0]
     assert torch.equal(video[:, :, : windows[0]['pixel_end']], parts[0]['video'])
     for spec, part in zip(windows[1:], parts[1:]):
         join, end = spec['new_pixel_start'], spec['pixel_end']
@@ -101,7 +103,7 @@ def test_long_video_has_the_requested_length_and_joins_where_reported(model, ove
         assert torch.equal(part['labels'][:, : overlap * tpf], given)
         # the stitched latent holds the window's new latent frames at their global indices
         new = spec['latent_end'] - spec['new_latent_start']
-        stitched = out['latent'][:, :, spec['new_latent_start'] : spec['latent_end']]
+        stitched = latent[:, :, spec['new_latent_start'] : spec['latent_end']]
         torch.testing.assert_close(stitched, part['latent'][:, :, -new:])
 
 

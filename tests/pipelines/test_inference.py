@@ -1,10 +1,10 @@
-"""videoar.pipelines: init_model from a config (+ checkpoint) and sample_videos."""
+"""videoar.pipelines: init_model from a config (+ checkpoint), then generate from the model."""
 
 import pytest
 import torch
 from mmengine.config import Config
 
-from videoar.pipelines import init_model, sample_videos
+from videoar.pipelines import generate, init_model
 
 SMALL = {
     'model.num_frames': 5,
@@ -40,22 +40,26 @@ def test_init_model_loads_an_mmengine_checkpoint_and_a_bare_state_dict(config, t
         assert not loaded.training
         for key, value in trained.state_dict().items():
             assert torch.equal(loaded.state_dict()[key], value), key
-        a = sample_videos(trained.eval(), classes=[1], seed=0)
-        b = sample_videos(loaded, classes=[1], seed=0)
+        a = _videos(trained.eval(), classes=[1], seed=0)
+        b = _videos(loaded, classes=[1], seed=0)
         assert torch.equal(a, b)
     assert loaded.cfg.model.transformer.dim == 32
 
 
-def test_sample_videos_shapes_seeds_and_batches(config):
+def _videos(model, **options):
+    return generate(model, progress=False, **options)['videos']
+
+
+def test_generate_shapes_seeds_and_batches(config):
     model = init_model(config, cfg_options=SMALL)
-    videos = sample_videos(model, classes=[0, 1, 2], cfg_scale=2.0, seed=3, batch_size=2)
+    videos = _videos(model, classes=[0, 1, 2], cfg_scale=2.0, seed=3, batch_size=2)
     assert videos.shape == (3, 3, 5, 16, 16)
     assert videos.min() >= -1 and videos.max() <= 1
-    again = sample_videos(model, classes=[0, 1, 2], cfg_scale=2.0, seed=3, batch_size=2)
+    again = _videos(model, classes=[0, 1, 2], cfg_scale=2.0, seed=3, batch_size=2)
     assert torch.equal(videos, again)
-    other = sample_videos(model, classes=[0, 1, 2], cfg_scale=2.0, seed=4, batch_size=2)
+    other = _videos(model, classes=[0, 1, 2], cfg_scale=2.0, seed=4, batch_size=2)
     assert not torch.equal(videos, other)
-    uncond = sample_videos(model, num_samples=2, seed=0)
+    uncond = _videos(model, num_samples=2, seed=0)
     assert uncond.shape == (2, 3, 5, 16, 16)
     with pytest.raises(ValueError, match='num_samples'):
-        sample_videos(model)
+        _videos(model, num_samples=0)

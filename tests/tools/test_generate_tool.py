@@ -9,8 +9,11 @@ import sys
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from videoar.io.video import probe_video, read_video
+from videoar.pipelines import init_model
+from videoar.pipelines import long_video as long_video_module
 
 TOKENIZER = dict(type='CausalVideoTokenizer', latent_dim=4, spatial_stride=8, temporal_stride=4,
                  base_channels=4, channel_mult=(1, 1, 1))  # fmt: skip
@@ -37,10 +40,6 @@ TEXT_CONFIG = CLASS_CONFIG.replace(
 
 def _write_tiny(tmp_path, name, text):
     """A config file and a checkpoint in mmengine's format for it."""
-    from mmengine.config import Config
-
-    from videoar.pipelines import init_model
-
     config = tmp_path / f'{name}.py'
     config.write_text(text)
     torch.manual_seed(0)
@@ -134,10 +133,8 @@ def test_generate_tool_refuses_bad_requests_before_any_work(
 ):
     tool = _load_tool(repo_root)
     config, ckpt = _write_tiny(tmp_path, 'tiny_class', CLASS_CONFIG)
-    import videoar.pipelines.generate  # noqa: F401
-
-    generate_module = sys.modules['videoar.pipelines.generate']  # the module, not the function
-    monkeypatch.setattr(generate_module, 'sample_windows', lambda *a, **k: pytest.fail('sampled'))
+    # the pipeline's only call of the sampler is in its window loop
+    monkeypatch.setattr(long_video_module, 'sample_video', lambda *a, **k: pytest.fail('sampled'))
     out = tmp_path / 'never'
     with pytest.raises(SystemExit) as exit_info:
         tool.main([config, ckpt, '--out', str(out), '--no-progress'] + extra)

@@ -33,3 +33,41 @@ def test_sweep_runs_each_combination_and_summarises(tmp_path, repo_root, subproc
     lrs = [run['last_scalars']['lr'] for run in summary]
     assert abs(lrs[0] - 0.01) < 1e-9 and abs(lrs[1] - 0.1) < 1e-9
     assert len(os.listdir(work)) == 4  # two run dirs + sweep.json + sweep.md
+
+
+def test_sweep_merges_every_run_first_and_addresses_hooks_by_type(
+    tmp_path, repo_root, subprocess_env
+):
+    config = tmp_path / 'hooked.py'
+    config.write_text(
+        f'_base_ = [{os.path.join(repo_root, "tests/fixtures/toy_train_config.py")!r}]\n'
+        "custom_hooks = [dict(type='EMAHook', momentum=0.01)]\n"
+    )
+
+    def sweep(*grid):
+        return subprocess.run(
+            [
+                sys.executable,
+                'tools/sweep.py',
+                str(config),
+                '--grid',
+                *grid,
+                '--dry-run',
+                '--work-dir',
+                str(tmp_path / 'sweep'),
+            ],  # fmt: skip
+            env=subprocess_env,
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    ok = sweep('custom_hooks.EMAHook.momentum=0.001,0.01')
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    commands = [line for line in ok.stdout.splitlines() if 'tools/train.py' in line]
+    assert len(commands) == 2 and 'custom_hooks.EMAHook.momentum=0.001' in commands[0]
+    bad = sweep('custom_hooks.EMAHok.momentum=0.001,0.01')
+    assert bad.returncode != 0 and "no hook of type 'EMAHok'" in bad.stderr
+    assert 'tools/train.py' not in bad.stdout  # nothing was started
+    assert not (tmp_path / 'sweep').exists()

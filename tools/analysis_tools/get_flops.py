@@ -13,7 +13,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+
+from videoar.engine import launch  # noqa: E402
+from videoar.registry import MODELS  # noqa: E402
 
 
 def count_parameters(model, trainable_only: bool = False) -> int:
@@ -26,14 +30,7 @@ def main():
     parser.add_argument('--meta', action='store_true', help='build on the meta device')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-
-    from mmengine.registry import DefaultScope
-
-    from videoar.registry import MODELS
-
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = launch.load_config(args.config, args.cfg_options)
     with DefaultScope.overwrite_default_scope('videoar'):
         if args.meta:
             with torch.device('meta'):

@@ -6,7 +6,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+
+from videoar.engine import launch  # noqa: E402
 
 
 def main():
@@ -14,9 +16,7 @@ def main():
     parser.add_argument('config')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = launch.load_config(args.config, args.cfg_options)  # hooks by type too
     print(cfg.pretty_text)
 
 

@@ -12,8 +12,8 @@ says so); anything else is re-encoded into a new file. Random augmentations of t
 dataset are frozen at encoding time (one draw per clip).
 
 Items: ``dict(inputs=torch.zeros(0), data_samples=dict(label, caption, index, latent))`` with
-``latent`` float ``(d, T', h, w)``; the VideoAR model reads ``data_samples['latent']`` and skips
-encoding.
+``latent`` float ``(d, T', h, w)``; collated into ``VideoBatch.latent``, which the VideoAR model
+reads instead of encoding the video.
 """
 
 from __future__ import annotations
@@ -314,43 +314,3 @@ class LatentCacheDataset(Dataset):
             f'LatentCacheDataset({len(self)} clips of {type(self.dataset).__name__}, latent '
             f'{tuple(self.latents.shape[1:])}, cache {self.cache_file})'
         )
-
-
-def benchmark_latent_cache(quick: bool = True) -> dict:
-    """Per training batch: encoding pixels with the tiny tokenizer vs reading cached latents.
-
-    MovingDigits 17 x 32 x 32 clips, batch 8, the tokenizer of ``configs/_base_/models/
-    videoar_tiny.py`` (random init; speed does not depend on the weights). Milliseconds.
-    """
-    import tempfile
-
-    from videoar.utils.timing import time_call
-
-    tokenizer = dict(
-        type='CausalVideoTokenizer', latent_dim=16, spatial_stride=8, temporal_stride=4,
-        base_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
-    )  # fmt: skip
-    batch, repeat = 8, (2 if quick else 5)
-    pixels = dict(type='MovingDigits', split='train', length=batch, num_frames=17)
-    with tempfile.TemporaryDirectory() as tmp:
-        cache = LatentCacheDataset(pixels, tokenizer, cache_dir=tmp, batch_size=batch)
-        encoder = TOKENIZERS.build(tokenizer).eval()
-        dataset = cache.dataset
-        collate = torch.utils.data.default_collate
-
-        def from_pixels():
-            videos = collate([dataset[i] for i in range(batch)])['inputs']
-            with torch.no_grad():
-                encoder.encode(videos)
-
-        def from_cache():
-            collate([cache[i] for i in range(batch)])
-
-        encode = time_call(from_pixels, repeat=repeat)['min_s']
-        cached = time_call(from_cache, repeat=repeat)['min_s']
-    return dict(
-        encode_batch_ms=round(encode * 1e3, 2),
-        cached_batch_ms=round(cached * 1e3, 3),
-        speedup=round(encode / cached, 1),
-        batch_size=batch,
-    )

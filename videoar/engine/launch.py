@@ -6,11 +6,15 @@ import difflib
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.runner import Runner
 
+from videoar.registry import RUNNERS
 from videoar.utils import ConfigError
 
 from .compat import ddp_wrapper_cfg_for_cpu, setup_cpu_distributed
+from .config_options import merge_options
 
 #: Top-level keys that mmengine's Runner (or videoar's tools) read.
 RUNNER_KEYS = {
@@ -46,11 +50,12 @@ def check_top_level_keys(cfg: Config, for_training: bool = True) -> None:
 
 
 def load_config(path: str, cfg_options: dict | None = None) -> Config:
+    """Read a config file and merge ``cfg_options`` (hooks may be addressed by type name,
+    :func:`videoar.engine.config_options.merge_options`)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist.')
     cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    merge_options(cfg, cfg_options)
     return cfg
 
 
@@ -83,8 +88,6 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     cfg.launcher = launcher
     if launcher == 'none':
         return
-    import torch
-
     if not torch.cuda.is_available():
         env_cfg = cfg.setdefault('env_cfg', ConfigDict())
         env_cfg.setdefault('dist_cfg', ConfigDict())
@@ -96,10 +99,7 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
 
 
 def build_runner(cfg: Config):
-    from mmengine.runner import Runner
-
-    from videoar.registry import RUNNERS
-
+    """The config's ``runner_type`` (from ``RUNNERS``) or mmengine's ``Runner``."""
     if cfg.get('runner_type') is not None:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)

@@ -22,18 +22,16 @@ import tempfile
 import warnings
 
 import numpy as np
+import torch
 from mmengine.visualization import LocalVisBackend, TensorboardVisBackend
 from mmengine.visualization.vis_backend import force_init_env
 
+from videoar.io.video import make_grid, to_uint8, write_video
 from videoar.registry import VISBACKENDS
 
 
 def video_frames(video) -> np.ndarray:
     """A video in a writer convention (see ``videoar.io.video``) as uint8 ``(F, H, W, 3)``."""
-    import torch
-
-    from videoar.io.video import to_uint8
-
     if isinstance(video, torch.Tensor):
         video = video.detach().cpu()
         video = video.numpy() if video.dtype == torch.uint8 else video.float()
@@ -59,8 +57,6 @@ def frame_strip(frames: np.ndarray, max_frames: int = 8, padding: int = 2) -> np
 
 def encode_gif(frames: np.ndarray, fps: float) -> bytes:
     """uint8 ``(F, H, W, 3)`` -> bytes of an animated GIF (PyAV)."""
-    from videoar.io.video import write_video
-
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'video.gif')
         write_video(path, frames, fps=fps)
@@ -78,8 +74,6 @@ class VideoLocalVisBackend(LocalVisBackend):
 
     @force_init_env
     def add_video(self, name: str, video, step: int = 0, fps: float = 8, **kwargs) -> str:
-        from videoar.io.video import write_video
-
         folder = osp.join(self._save_dir, self._video_save_dir)
         os.makedirs(folder, exist_ok=True)
         return write_video(osp.join(folder, f'{name}_{step}.gif'), video_frames(video), fps=fps)
@@ -95,7 +89,7 @@ class VideoTensorboardVisBackend(TensorboardVisBackend):
     def add_video(self, name: str, video, step: int = 0, fps: float = 8, **kwargs) -> None:
         frames = video_frames(video)
         try:
-            from tensorboard.compat.proto.summary_pb2 import Summary
+            from tensorboard.compat.proto.summary_pb2 import Summary  # optional dependency
 
             image = Summary.Image(
                 height=int(frames.shape[1]),
@@ -116,10 +110,33 @@ class VideoTensorboardVisBackend(TensorboardVisBackend):
             self.add_image(name, frame_strip(frames), step)
 
 
+def write_video_grid(stem: str, videos: torch.Tensor, nrow: int | None, fps: float) -> list[str]:
+    """Write ``<stem>.mp4`` and ``<stem>.gif`` grids of ``videos (N, 3, F, H, W)``."""
+    grid = make_grid(videos, nrow=nrow)
+    return [write_video(f'{stem}{ext}', grid, fps=fps) for ext in ('.mp4', '.gif')]
+
+
+def log_video(
+    visualizer, name: str, videos: torch.Tensor, step: int, fps: float, nrow=None
+) -> None:
+    """Log a grid of ``videos`` to every backend of an mmengine ``Visualizer``: the video to
+    backends with ``add_video``, a row of frames as an image to the others."""
+    if visualizer is None:
+        return
+    grid = make_grid(videos, nrow=nrow)
+    for backend in getattr(visualizer, '_vis_backends', {}).values():
+        if callable(getattr(backend, 'add_video', None)):
+            backend.add_video(name, grid, step=step, fps=fps)
+        else:
+            backend.add_image(name, frame_strip(grid), step=step)
+
+
 __all__ = [
     'VideoLocalVisBackend',
     'VideoTensorboardVisBackend',
     'encode_gif',
     'frame_strip',
+    'log_video',
     'video_frames',
+    'write_video_grid',
 ]

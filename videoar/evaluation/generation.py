@@ -94,6 +94,179 @@ class GenerationResult:
     evaluator: Evaluator | None = None
 
 
+def check_generation_settings(
+    num_samples: int,
+    batch_size: int,
+    conditions: str,
+    references: Sequence[str] | str | None,
+    has_real_clips: bool,
+    where: str = '',
+) -> tuple[str, ...]:
+    """Check the settings of :func:`evaluate_generation` (at config time too); returns the
+    references as a tuple.
+
+    Raises:
+        ConfigError: a non-positive count, an unknown condition or reference, or settings that
+            read real clips (``conditions='dataset'``, the ``'real'`` reference) without them.
+    """
+    check_positive(num_samples, f'{where}num_samples')
+    check_positive(batch_size, f'{where}batch_size')
+    check_choice(conditions, CONDITIONS, f'{where}conditions')
+    references = tuple([references] if isinstance(references, str) else references or ())
+    for ref in references:
+        check_choice(ref, REFERENCES, f'{where}references entry')
+    if not has_real_clips and (conditions == 'dataset' or 'real' in references):
+        raise ConfigError(
+            f"{where}conditions='dataset' and the 'real' reference read real clips: give "
+            'real_dataloader=dict(dataset=..., batch_size=...).'
+        )
+    return references
+
+
+@dataclass
+class _Run:
+    """What every pass of one evaluation shares."""
+
+    model: object
+    evaluator: Evaluator
+    loader: object
+    num_samples: int
+    batch_size: int
+    conditions: str
+    num_classes: int | None
+    num_frames: int | None
+    seed: int
+    rank: int
+    world: int
+
+    @property
+    def total(self) -> int:
+        """Positions generated over all ranks (padded; the evaluator truncates)."""
+        return math.ceil(self.num_samples / self.world) * self.world
+
+
+def _generate(run: _Run, kind: str, positions, mine, labels, captions, start, shift_gen):
+    """Generated videos of this rank's ``positions`` (``kind`` 'generated' or 'shuffled')."""
+    if kind == 'shuffled':
+        num_classes = run.num_classes
+        shift = torch.randint(1, max(num_classes, 2), (len(mine),), generator=shift_gen)
+        labels = [
+            (lab + int(s)) % num_classes if lab >= 0 else lab for lab, s in zip(labels, shift)
+        ]
+        captions = captions[1:] + captions[:1]
+    data_samples = make_data_samples(labels, captions, [positions[j] for j in mine])
+    return predict_videos(run.model, data_samples, run.num_frames, run.seed + start + run.rank)
+
+
+def _run_pass(run: _Run, kind: str, bar, keep: int, shift_gen) -> tuple[dict, bool, list, list]:
+    """One pass (``'generated'``, ``'real'`` or ``'shuffled'``) through the evaluator.
+
+    Returns ``(scores, wrapped, kept videos, kept labels)``; ``wrapped``: the real reference
+    reused clips (the loader has fewer than ``2 * num_samples``).
+    """
+    stream = RealClipStream(run.loader) if run.loader is not None else None
+    ref_stream = RealClipStream(run.loader, skip=run.num_samples) if kind == 'real' else None
+    chunk = run.batch_size * run.world
+    kept, kept_labels = [], []
+    for start in range(0, run.total, chunk):
+        positions = list(range(start, min(start + chunk, run.total)))
+        reals = stream.take(len(positions)) if stream is not None else None
+        preds = ref_stream.take(len(positions)) if ref_stream is not None else None
+        mine = [j for j, p in enumerate(positions) if p % run.world == run.rank]
+        if not mine:
+            continue
+        labels, captions = _conditions(positions, mine, reals, run.conditions, run.num_classes)
+        if kind == 'real':
+            videos = torch.stack([preds[j][0] for j in mine]).float()
+            labels = [preds[j][1] for j in mine]
+            captions = [preds[j][2] for j in mine]
+        else:
+            videos = _generate(run, kind, positions, mine, labels, captions, start, shift_gen)
+        outputs = []
+        for n, j in enumerate(mine):
+            item = dict(
+                pred_video=videos[n],
+                label=int(labels[n]),
+                caption=captions[n],
+                index=positions[j] % run.num_samples,
+            )
+            if reals is not None:
+                item['gt_video'] = reals[j][0].float()
+            outputs.append(item)
+        run.evaluator.process(outputs)
+        if kind == 'generated' and len(kept) < keep:
+            take = min(keep - len(kept), len(outputs))
+            kept.extend(videos[:take])
+            kept_labels.extend(labels[:take])
+        bar.update(len(mine))
+    scores = run.evaluator.evaluate(run.num_samples)
+    return scores, bool(ref_stream is not None and ref_stream.wrapped), kept, kept_labels
+
+
+def _reference_passes(run: _Run, references, bar, shift_gen) -> tuple[dict, dict]:
+    """The reference passes (before the generated one, so the metrics' ``protocol``
+    attributes describe the generated pass afterwards): ``(scores, their protocols)``."""
+    scores, protocols = {}, {}
+    for kind in references:
+        result, wrapped, _, _ = _run_pass(run, kind, bar, 0, shift_gen)
+        scores[kind] = {f'{kind}/{k}': _to_python(v) for k, v in result.items()}
+        protocols[kind] = {
+            type(m).__name__: m.protocol
+            for m in run.evaluator.metrics
+            if getattr(m, 'protocol', None)
+        }
+        if wrapped:
+            scores[kind]['real/note'] = (
+                f'the real loader has fewer than {2 * run.num_samples} clips: the real reference '
+                'reuses clips that are also the gt_video of the generated pass'
+            )
+    return scores, protocols
+
+
+def _protocol(run: _Run, references, frames, reference_protocols) -> dict:
+    """The settings of the evaluation, for ``metrics.json``."""
+    loader = run.loader
+    protocol = dict(
+        num_samples=int(run.num_samples),
+        conditions=run.conditions,
+        num_classes=run.num_classes,
+        seed=int(run.seed),
+        num_frames=frames,
+        references=list(references),
+        real_pairs='sample i is paired with real clip i (loader order) as gt_video'
+        if loader is not None
+        else None,
+        real_dataset=_describe_dataset(loader),
+        metrics=[_describe_metric(m) for m in run.evaluator.metrics],
+        sample_cfg=dict(getattr(unwrap(run.model), 'sample_cfg', {}) or {}),
+        model=type(unwrap(run.model)).__name__,
+        world_size=run.world,
+    )
+    if reference_protocols:
+        protocol['reference_protocols'] = reference_protocols
+    return protocol
+
+
+def _prepare(model, metrics, num_samples, batch_size, conditions, real_dataloader, seed,
+             num_classes, num_frames, references) -> _Run:  # fmt: skip
+    """Check the settings, build the real loader and the evaluator."""
+    has_real = real_dataloader is not None
+    check_generation_settings(num_samples, batch_size, conditions, references, has_real)
+    loader = build_real_dataloader(real_dataloader, batch_size, seed)
+    num_classes = num_classes or model_num_classes(model) or _dataset_num_classes(loader)
+    if num_classes is None and (conditions == 'balanced' or 'shuffled' in references):
+        raise ConfigError(
+            "conditions='balanced' (and the 'shuffled' reference) need class labels: give "
+            "num_classes, use a class-conditional model, or use conditions='dataset'."
+        )
+    evaluator = build_evaluator(metrics)
+    if loader is not None and getattr(loader.dataset, 'metainfo', None):
+        evaluator.dataset_meta = loader.dataset.metainfo
+    rank, world = get_dist_info()
+    return _Run(model, evaluator, loader, num_samples, batch_size, conditions, num_classes,
+                num_frames, seed, rank, world)  # fmt: skip
+
+
 def evaluate_generation(
     model,
     metrics,
@@ -120,132 +293,32 @@ def evaluate_generation(
         references: any of ``'real'``, ``'shuffled'``.
         keep_videos: how many generated videos to return for a sample grid.
     """
-    check_positive(num_samples, 'num_samples')
-    check_positive(batch_size, 'batch_size')
-    check_choice(conditions, CONDITIONS, 'conditions')
-    references = tuple(references or ())
-    for ref in references:
-        check_choice(ref, REFERENCES, 'references entry')
-    loader = build_real_dataloader(real_dataloader, batch_size, seed)
-    if loader is None and (conditions == 'dataset' or 'real' in references):
-        raise ConfigError(
-            "conditions='dataset' and the 'real' reference read real clips: give real_dataloader."
-        )
-    num_classes = num_classes or model_num_classes(model) or _dataset_num_classes(loader)
-    if num_classes is None and (conditions == 'balanced' or 'shuffled' in references):
-        raise ConfigError(
-            "conditions='balanced' (and the 'shuffled' reference) need class labels: give "
-            "num_classes, use a class-conditional model, or use conditions='dataset'."
-        )
-    evaluator = build_evaluator(metrics)
-    if loader is not None and getattr(loader.dataset, 'metainfo', None):
-        evaluator.dataset_meta = loader.dataset.metainfo
-
-    rank, world = get_dist_info()
-    per_rank = math.ceil(num_samples / world)
-    total = per_rank * world  # padded; the evaluator truncates to num_samples
-    chunk = batch_size * world
-    kept: list[torch.Tensor] = []
-    kept_labels: list[int] = []
-    by_pass: dict[str, dict] = {}
-    # references first: the metrics' ``protocol`` attributes then describe the generated pass
-    passes = [r for r in REFERENCES if r in references] + ['generated']
-    reference_protocols: dict = {}
+    references = tuple([references] if isinstance(references, str) else references or ())
+    kinds = [r for r in REFERENCES if r in references]  # each once, in a fixed order
+    run = _prepare(model, metrics, num_samples, batch_size, conditions, real_dataloader, seed,
+                   num_classes, num_frames, references)  # fmt: skip
+    per_rank = run.total // run.world
     bar = Progress(
-        per_rank * len(passes),
+        per_rank * (len(kinds) + 1),
         enabled=progress,
         label=f'generating {num_samples} videos for evaluation'
         + (f' (+ references: {", ".join(references)})' if references else ''),
     )
     shift_gen = torch.Generator().manual_seed(int(seed) + 1)
-    for kind in passes:
-        stream = RealClipStream(loader) if loader is not None else None
-        ref_stream = RealClipStream(loader, skip=num_samples) if kind == 'real' else None
-        for start in range(0, total, chunk):
-            positions = list(range(start, min(start + chunk, total)))
-            reals = stream.take(len(positions)) if stream is not None else None
-            preds = ref_stream.take(len(positions)) if ref_stream is not None else None
-            mine = [j for j, p in enumerate(positions) if p % world == rank]
-            if not mine:
-                continue
-            labels, captions = _conditions(positions, mine, reals, conditions, num_classes)
-            if kind == 'real':
-                videos = torch.stack([preds[j][0] for j in mine]).float()
-                labels = [preds[j][1] for j in mine]
-                captions = [preds[j][2] for j in mine]
-            else:
-                gen_labels, gen_captions = labels, captions
-                if kind == 'shuffled':
-                    shift = torch.randint(1, max(num_classes, 2), (len(mine),), generator=shift_gen)
-                    gen_labels = [
-                        (lab + int(s)) % num_classes if lab >= 0 else lab
-                        for lab, s in zip(labels, shift)
-                    ]
-                    gen_captions = captions[1:] + captions[:1]
-                data_samples = make_data_samples(
-                    gen_labels, gen_captions, [positions[j] for j in mine]
-                )
-                videos = predict_videos(model, data_samples, num_frames, seed + start + rank)
-            outputs = []
-            for n, j in enumerate(mine):
-                item = dict(
-                    pred_video=videos[n],
-                    label=int(labels[n]),
-                    caption=captions[n],
-                    index=positions[j] % num_samples,
-                )
-                if reals is not None:
-                    item['gt_video'] = reals[j][0].float()
-                outputs.append(item)
-            evaluator.process(outputs)
-            if kind == 'generated' and len(kept) < keep_videos:
-                take = min(keep_videos - len(kept), len(outputs))
-                kept.extend(videos[:take])
-                kept_labels.extend(labels[:take])
-            bar.update(len(mine))
-        scores = evaluator.evaluate(num_samples)
-        prefix = '' if kind == 'generated' else f'{kind}/'
-        by_pass[kind] = {f'{prefix}{k}': _to_python(v) for k, v in scores.items()}
-        if kind != 'generated':
-            reference_protocols[kind] = {
-                type(m).__name__: m.protocol
-                for m in evaluator.metrics
-                if getattr(m, 'protocol', None)
-            }
-        if kind == 'real' and ref_stream.wrapped:
-            by_pass[kind]['real/note'] = (
-                f'the real loader has fewer than {2 * num_samples} clips: the real reference '
-                'reuses clips that are also the gt_video of the generated pass'
-            )
+    by_pass, reference_protocols = _reference_passes(run, kinds, bar, shift_gen)
+    scores, _, kept, kept_labels = _run_pass(run, 'generated', bar, keep_videos, shift_gen)
     bar.close()
+    by_pass['generated'] = {k: _to_python(v) for k, v in scores.items()}
     results = {
         k: v for kind in ('generated', *REFERENCES) for k, v in by_pass.get(kind, {}).items()
     }
     frames = int(kept[0].shape[1]) if kept else num_frames
-    protocol = dict(
-        num_samples=int(num_samples),
-        conditions=conditions,
-        num_classes=num_classes,
-        seed=int(seed),
-        num_frames=frames,
-        references=list(references),
-        real_pairs='sample i is paired with real clip i (loader order) as gt_video'
-        if loader is not None
-        else None,
-        real_dataset=_describe_dataset(loader),
-        metrics=[_describe_metric(m) for m in evaluator.metrics],
-        sample_cfg=dict(getattr(unwrap(model), 'sample_cfg', {}) or {}),
-        model=type(unwrap(model)).__name__,
-        world_size=world,
-    )
-    if reference_protocols:
-        protocol['reference_protocols'] = reference_protocols
     return GenerationResult(
         metrics=results,
         videos=torch.stack(kept) if kept else None,
         labels=kept_labels,
-        protocol=protocol,
-        evaluator=evaluator,
+        protocol=_protocol(run, references, frames, reference_protocols),
+        evaluator=run.evaluator,
     )
 
 
@@ -296,6 +369,7 @@ __all__ = [
     'REFERENCES',
     'GenerationResult',
     'build_evaluator',
+    'check_generation_settings',
     'check_metric_types',
     'evaluate_generation',
 ]

@@ -7,41 +7,35 @@ metrics never depend on how a model makes its videos.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
-from videoar.models.sampling.sampler import sample_video
-from videoar.utils import ConfigError, unwrap
+from videoar.structures import VideoBatch
+from videoar.utils import ConfigError, eval_mode, unwrap
 
 
 def make_data_samples(
     labels: Sequence[int] | torch.Tensor | None = None,
     captions: Sequence[str] | None = None,
     indices: Sequence[int] | None = None,
-) -> dict:
-    """Collated conditions as the models read them: ``label (B,)``, ``caption``, ``index (B,)``."""
-    size = None
-    for value in (labels, captions, indices):
-        if value is not None:
-            if size is not None and len(value) != size:
-                raise ConfigError(
-                    f'conditions of different lengths: {len(value)} vs {size} (give one label '
-                    'and/or one caption per video).'
-                )
-            size = len(value)
-    if size is None:
+) -> VideoBatch:
+    """The conditions of ``B`` videos to sample: ``label (B,)`` (``-1`` = none), ``caption``
+    (``''`` = none), ``index (B,)`` (default ``0..B-1``), as a :class:`VideoBatch`."""
+    sizes = {len(value) for value in (labels, captions, indices) if value is not None}
+    if not sizes:
         raise ConfigError('give at least one of labels or captions to sample videos.')
-    labels_t = (
-        torch.as_tensor(labels, dtype=torch.long)
-        if labels is not None
-        else torch.full((size,), -1, dtype=torch.long)
-    )
-    return dict(
-        label=labels_t,
-        caption=list(captions) if captions is not None else [''] * size,
-        index=torch.as_tensor(indices if indices is not None else range(size), dtype=torch.long),
+    if len(sizes) > 1:
+        raise ConfigError(
+            f'conditions of different lengths: {sorted(sizes)} (give one label and/or one '
+            'caption per video).'
+        )
+    return VideoBatch.build(
+        label=labels,
+        caption=captions,
+        index=None if indices is None else list(indices),
     )
 
 
@@ -62,54 +56,38 @@ def _fork_rng(seed: int | None):
 @torch.no_grad()
 def predict_videos(
     model: nn.Module,
-    data_samples: Mapping,
+    data_samples,
     num_frames: int | None = None,
     seed: int | None = None,
 ) -> torch.Tensor:
     """Sample one video per condition with a model in eval mode.
 
-    Uses ``model(None, data_samples, mode='predict')`` (the contract of ``docs/interfaces.md``);
-    with ``num_frames`` (a length other than the training clip's) the model's ``sample`` method
-    is called with its ``sample_cfg`` instead. The global RNG is forked and seeded with
-    ``seed``, so the same seed gives the same videos and training randomness is untouched.
+    Uses ``model(None, data_samples, mode='predict')`` (the contract of ``docs/interfaces.md``),
+    or ``model.predict(None, data_samples, num_frames=num_frames)`` for a length other than the
+    training clip's. The global RNG is forked and seeded with ``seed``, so the same seed gives
+    the same videos and training randomness is untouched (a model's own ``sample_cfg`` seed,
+    when it has one, takes precedence for its draws).
 
     Args:
-        data_samples: collated conditions (:func:`make_data_samples`), ``B`` entries.
+        data_samples: the conditions of ``B`` videos (:func:`make_data_samples`).
 
     Returns:
         ``(B, 3, F, H, W)`` float32 CPU videos in ``[-1, 1]``.
     """
     model = unwrap(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with _fork_rng(seed):
-            if num_frames is None:
-                outputs = model(None, data_samples, mode='predict')
-                videos = torch.stack([_pred_video(o) for o in outputs])
-            else:
-                if not callable(getattr(model, 'sample', None)):
-                    raise ConfigError(
-                        f'num_frames={num_frames} needs a model with a sample(...) method; '
-                        f'{type(model).__name__} has none (leave num_frames=None to sample '
-                        'training-length videos).'
-                    )
-                kwargs = {k: v for k, v in getattr(model, 'sample_cfg', {}).items() if k != 'seed'}
-                generator = None
-                if seed is not None:
-                    generator = torch.Generator(device='cpu').manual_seed(int(seed))
-                batch = len(data_samples['label'])
-                out = sample_video(
-                    model,
-                    data_samples,
-                    batch_size=batch,
-                    num_frames=num_frames,
-                    generator=generator,
-                    **kwargs,
+    with _fork_rng(seed), eval_mode(model):
+        if num_frames is None:
+            outputs = model(None, data_samples, mode='predict')
+        else:
+            predict = getattr(model, 'predict', None)
+            if not callable(predict) or 'num_frames' not in inspect.signature(predict).parameters:
+                raise ConfigError(
+                    f'num_frames={num_frames} needs a model whose predict(inputs, data_samples, '
+                    f'num_frames=None) takes num_frames; {type(model).__name__}.predict does not '
+                    '(leave num_frames=None to sample training-length videos).'
                 )
-                videos = out['video'] if isinstance(out, Mapping) else out
-    finally:
-        model.train(was_training)
+            outputs = predict(None, data_samples, num_frames=num_frames)
+        videos = torch.stack([_pred_video(o) for o in outputs])
     return videos.detach().to('cpu', torch.float32)
 
 

@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import torch
 from mmengine.runner import Runner
 
+from videoar.structures import VideoBatch
 
-def _unbatch(batch) -> list[tuple[torch.Tensor, int, str]]:
+
+def _unbatch(batch: Mapping) -> list[tuple[torch.Tensor, int, str]]:
     """A collated loader batch -> ``[(video (3,F,H,W), label, caption), ...]``."""
-    videos = batch['inputs']
-    if isinstance(videos, torch.Tensor):
-        videos = list(videos)
-    samples = batch.get('data_samples')
-    size = len(videos)
-
-    def field_of(key, default):
-        if isinstance(samples, Mapping):
-            value = samples.get(key)
-            if value is None:
-                return [default] * size
-            return value.tolist() if isinstance(value, torch.Tensor) else list(value)
-        if isinstance(samples, Sequence):
-            return [
-                (s.get(key, default) if isinstance(s, Mapping) else getattr(s, key, default))
-                for s in samples
-            ]
-        return [default] * size
-
-    labels, captions = field_of('label', -1), field_of('caption', '')
-    return [(videos[i], int(labels[i]), str(captions[i])) for i in range(size)]
+    videos = list(batch['inputs'])
+    samples = VideoBatch.of(batch.get('data_samples'), len(videos))
+    return [
+        (video, int(label), caption)
+        for video, label, caption in zip(videos, samples.label.tolist(), samples.caption)
+    ]
 
 
 class RealClipStream:

@@ -1,17 +1,18 @@
-"""Python entry points: build a model from a config (and checkpoint), and sample videos.
+"""Models for inference: read a config, build its model and load a checkpoint.
 
-    from videoar.pipelines import init_model, sample_videos
+    from videoar.pipelines import generate, init_model
     model = init_model('configs/_base_/models/videoar_tiny.py', 'work_dirs/x/iter_1000.pth')
-    videos = sample_videos(model, classes=[3, 7], cfg_scale=3.0, seed=0)   # (2, 3, F, H, W)
+    videos = generate(model, classes=[3, 7], cfg_scale=3.0, seed=0)['videos']  # (2, 3, F, H, W)
 
-(A later issue adds ``generate(...)`` with text prompts, continuation and long videos on top of
-these two functions.)
+:func:`load_model` is what :func:`videoar.pipelines.generate` uses: a built model as it is, or a
+config built with its checkpoint, where a checkpoint that does not fit the config is a
+:class:`GenerationError` naming the checkpoint.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import torch
 from mmengine.config import Config
@@ -19,8 +20,9 @@ from mmengine.registry import DefaultScope
 from torch import nn
 
 from videoar.io.checkpoint import load_state_dict
-from videoar.models.sampling.sampler import sample_video
 from videoar.registry import MODELS
+
+from .errors import GenerationError
 
 
 def init_model(
@@ -65,56 +67,64 @@ def init_model(
     return model.to(device).eval()
 
 
-@torch.no_grad()
-def sample_videos(
-    model: nn.Module,
-    classes: Sequence[int] | torch.Tensor | None = None,
-    num_samples: int | None = None,
-    num_frames: int | None = None,
-    cfg_scale: float | None = None,
-    cfg_schedule=None,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    seed: int | None = 0,
-    batch_size: int = 16,
-) -> torch.Tensor:
-    """Sample class-conditional (or unconditional) videos.
-
-    Args:
-        model: a ``VideoAR`` (e.g. from :func:`init_model`).
-        classes: one class index per video; ``None`` = unconditional (the null condition), with
-            ``num_samples`` videos.
-        num_samples: number of videos when ``classes`` is None.
-        num_frames: pixel frames per video (default: the model's training length).
-        cfg_scale / cfg_schedule: guidance (constant scale, or a ``CFG_SCHEDULES`` object/config).
-        temperature, top_k, top_p: sampling settings per bit / token.
-        seed: makes the result deterministic (``None``: non-deterministic).
-        batch_size: videos per forward.
-
-    Returns:
-        ``(N, 3, F, H, W)`` float videos in ``[-1, 1]`` on the model's device.
-    """
-    if classes is None:
-        if not num_samples:
-            raise ValueError('give classes=[...] or num_samples= for unconditional sampling.')
-        labels = torch.full((num_samples,), -1, dtype=torch.long)
+def load_config(model_or_config, cfg_options: dict | None = None) -> Config | None:
+    """The config of a model object (``model.cfg``), a config path, a ``Config`` or a dict."""
+    if isinstance(model_or_config, nn.Module):
+        return getattr(model_or_config, 'cfg', None)
+    if isinstance(model_or_config, (str, os.PathLike)):
+        path = os.fspath(model_or_config)
+        if not os.path.isfile(path):
+            raise GenerationError(f'config file {path!r} does not exist.')
+        cfg = Config.fromfile(path)
+    elif isinstance(model_or_config, Config):
+        cfg = model_or_config
+    elif isinstance(model_or_config, Mapping):
+        cfg = Config(dict(model_or_config))
     else:
-        labels = torch.as_tensor(classes, dtype=torch.long).flatten()
-    generator = None if seed is None else torch.Generator(device='cpu').manual_seed(int(seed))
-    videos = []
-    for chunk in labels.split(batch_size):
-        out = sample_video(
-            model,
-            {'label': chunk},
-            batch_size=len(chunk),
-            num_frames=num_frames,
-            cfg_scale=cfg_scale,
-            cfg_schedule=cfg_schedule,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            generator=generator,
+        raise GenerationError(
+            'model_or_config must be a VideoAR model, a config path, an mmengine Config or a '
+            f'dict, got {type(model_or_config).__name__}.'
         )
-        videos.append(out['video'])
-    return torch.cat(videos)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise GenerationError('the config has no `model` entry.')
+    return cfg
+
+
+def load_model(
+    model_or_config, cfg: Config | None, checkpoint: str | None, device=None
+) -> nn.Module:
+    """The model to generate with, in eval mode.
+
+    A built model is moved to ``device`` (when given) and gets ``checkpoint``'s weights (when
+    given); a config (``cfg``, from :func:`load_config`) is built by :func:`init_model` on
+    ``device`` (default CPU). A missing checkpoint, or one that does not fit the config, raises
+    GenerationError.
+    """
+    if isinstance(model_or_config, nn.Module):
+        model = model_or_config if device is None else model_or_config.to(device)
+        if checkpoint is not None:
+            _load_checked(lambda: model.load_state_dict(load_state_dict(checkpoint)), checkpoint)
+        return model.eval()
+    if checkpoint is not None and not os.path.isfile(checkpoint):
+        raise GenerationError(f'checkpoint {checkpoint!r} does not exist.')
+    return _load_checked(lambda: init_model(cfg, checkpoint, device=device or 'cpu'), checkpoint)
+
+
+def _load_checked(load, checkpoint):
+    """Run ``load()``; a checkpoint that does not fit the config becomes a GenerationError."""
+    try:
+        return load()
+    except RuntimeError as err:
+        if checkpoint is None or 'state_dict' not in str(err):
+            raise
+        lines = str(err).splitlines()
+        shown = '\n'.join(lines[:6]) + ('\n  ...' if len(lines) > 6 else '')
+        raise GenerationError(
+            f'checkpoint {os.fspath(checkpoint)!r} does not match the config (was it trained '
+            f'with another config?):\n{shown}'
+        ) from err
+
+
+__all__ = ['init_model', 'load_config', 'load_model']

@@ -1,12 +1,17 @@
-"""Videos longer than the trained length, generated window by window (method notes §6).
+"""Videos longer than the trained length, generated window by window.
 
 A model trained on ``W`` latent frames samples a long video of ``T`` latent frames in windows of
 at most ``W`` latent frames. Window 0 starts from the given frames (continuation / image-to-video,
 ``T0`` latent frames) or from nothing. Every later window starts from the *re-encoded* last
 ``overlap`` latent frames of what is already there: the stitched pixels are cut, encoded by the
-causal tokenizer, quantized by the model and given to :meth:`VideoAR.sample` as
-``prefix_latent``; sampling then continues at the next latent frame with a fresh KV cache (the
-cache is rebuilt per window: the prefix is pre-filled in one forward).
+causal tokenizer, quantized by the model and given to the sampler
+(:func:`~videoar.models.sampling.sampler.sample_video`) as ``prefix_latent``; sampling then
+continues at the next latent frame with a fresh KV cache (the cache is rebuilt per window: the
+prefix is pre-filled in one forward).
+
+:func:`plan_windows` is public (it needs no model); :class:`WindowPlan` and :func:`run_windows`
+are the window step of the generation pipeline (:func:`videoar.pipelines.generate`), which is
+the way to sample a long video.
 
 Index bookkeeping (``tau`` = temporal stride; global latent frame ``j`` ends at pixel frame
 ``tau * j``, latent frame 0 is pixel frame 0 alone, latent ``j >= 1`` covers pixel frames
@@ -36,10 +41,11 @@ frame ``t`` is global frame ``s_i + t`` of ``T``), or restarts in every window (
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 
-from videoar.models.sampling import BaseCFGSchedule, ConstantCFG
+from videoar.models.sampling import BaseCFGSchedule
 from videoar.models.sampling.sampler import sample_video
 from videoar.utils import ConfigError
 
@@ -151,42 +157,91 @@ def windows_report(
     )
 
 
+@dataclass
+class WindowPlan:
+    """How one request's videos are sampled: the windows, the guidance, the span of the schedule.
+
+    Attributes:
+        windows: :func:`plan_windows` of the video.
+        latent_frames: ``T``, latent frames of the whole video.
+        window: ``W``, the most latent frames of one window.
+        overlap: latent frames re-encoded between windows.
+        temporal_stride: ``tau``.
+        schedule: the guidance schedule of the whole video.
+        schedule_span: ``'video'`` (the schedule spans the whole video) or ``'window'``.
+    """
+
+    windows: list[dict]
+    latent_frames: int
+    window: int
+    overlap: int
+    temporal_stride: int
+    schedule: BaseCFGSchedule
+    schedule_span: str = 'video'
+
+    @classmethod
+    def make(
+        cls,
+        latent_frames: int,
+        window: int,
+        overlap: int,
+        initial_frames: int,
+        temporal_stride: int,
+        schedule: BaseCFGSchedule,
+        schedule_span: str = 'video',
+    ) -> WindowPlan:
+        """Plan the windows; raises ConfigError for an impossible overlap or given prefix."""
+        if schedule_span not in SCHEDULE_SPANS:
+            raise ConfigError(
+                f'schedule_span must be one of {SCHEDULE_SPANS}, got {schedule_span!r}.'
+            )
+        windows = plan_windows(latent_frames, window, overlap, initial_frames, temporal_stride)
+        return cls(windows, latent_frames, window, overlap, temporal_stride, schedule,
+                   schedule_span)  # fmt: skip
+
+    def steps_per_video(self, num_scales: int) -> int:
+        """Sampling steps (blocks) of one video: new latent frames of every window times ``K``."""
+        return sum(w['latent_end'] - w['new_latent_start'] for w in self.windows) * num_scales
+
+    def report(self) -> dict:
+        """The JSON-able window report (:func:`windows_report`)."""
+        return windows_report(self.windows, self.latent_frames, self.window, self.overlap,
+                              self.temporal_stride)  # fmt: skip
+
+    def window_schedule(self, spec: dict) -> BaseCFGSchedule:
+        """The schedule window ``spec`` samples with (see ``schedule_span``)."""
+        if self.schedule_span == 'video':
+            return WindowCFG(self.schedule, spec['latent_start'], self.latent_frames)
+        return self.schedule
+
+
 @torch.no_grad()
-def sample_windows(
+def run_windows(
     model,
-    num_frames: int,
+    plan: WindowPlan,
     batch_size: int,
     data_samples=None,
     condition=None,
     prefix_latent: torch.Tensor | None = None,
-    overlap: int = 1,
-    window: int | None = None,
-    cfg_schedule: BaseCFGSchedule | None = None,
-    schedule_span: str = 'video',
     generator: torch.Generator | None = None,
     progress=None,
     keep_windows: bool = False,
     **sample_kwargs,
 ) -> dict:
-    """Sample ``batch_size`` videos of ``num_frames`` pixel frames, by windows when needed.
+    """Sample one batch of videos window by window (the window step of the generation pipeline).
 
     Args:
-        model: a ``VideoAR`` (anything with ``sample``, ``encode``, ``tokenizer``,
-            ``latent_frames_of`` and ``latent_frames``).
-        num_frames: pixel frames ``1 + tau (T - 1)`` of the result (any length).
+        model: a ``VideoAR`` (what :func:`sample_video` takes, with ``encode``).
+        plan: the windows and the guidance (:class:`WindowPlan`).
         batch_size: ``B``.
         data_samples / condition: what the model's conditioner reads, or an explicit
             :class:`~videoar.models.conditioners.Condition` (the same for every window).
         prefix_latent: ``(B, d, T0, h, w)`` continuous latents of given first frames.
-        overlap: latent frames re-encoded from the previous window.
-        window: latent frames per window (default: the model's trained ``latent_frames``).
-        cfg_schedule: the guidance schedule (default none).
-        schedule_span: ``'video'`` (the schedule spans the whole video) or ``'window'``.
         generator: random numbers for every window.
         progress: an object with ``update(n)`` (e.g. ``tqdm``), told the sampling steps done
             after every window (steps of one video times ``batch_size``).
         keep_windows: also return each window's own output (``window_outputs``).
-        sample_kwargs: ``temperature``, ``top_k``, ``top_p`` for :meth:`VideoAR.sample`.
+        sample_kwargs: ``temperature``, ``top_k``, ``top_p`` for :func:`sample_video`.
 
     Returns:
         dict with ``video (B, 3, F, H, W)`` in ``[-1, 1]``, ``latent (B, d, T, h, w)`` (stitched,
@@ -194,73 +249,39 @@ def sample_windows(
         and, with ``keep_windows``, ``window_outputs`` (list of ``dict(video, latent, labels,
         prefix_latent)`` per window).
     """
-    if schedule_span not in SCHEDULE_SPANS:
-        raise ConfigError(f'schedule_span must be one of {SCHEDULE_SPANS}, got {schedule_span!r}.')
-    tau = int(model.tokenizer.temporal_stride)
-    latent_frames = model.latent_frames_of(num_frames)
-    window = int(window or model.latent_frames)
-    initial = 0 if prefix_latent is None else int(prefix_latent.shape[2])
-    windows = plan_windows(latent_frames, window, overlap, initial, tau)
-    schedule = cfg_schedule if cfg_schedule is not None else ConstantCFG(1.0)
-
-    latents, outputs, steps = [], [], 0
-    stitched = None
-    for spec in windows:
-        if spec['index'] == 0:
-            prefix = prefix_latent
-        else:
-            lo, hi = spec['prefix_pixel_range']
-            prefix = model.encode(stitched[:, :, lo:hi])
-        if schedule_span == 'video':
-            window_schedule = WindowCFG(schedule, spec['latent_start'], latent_frames)
-        else:
-            window_schedule = schedule
-        out = sample_video(
-            model,
-            data_samples,
-            batch_size=batch_size,
-            num_frames=spec['num_frames'],
-            cfg_schedule=window_schedule,
-            generator=generator,
-            condition=condition,
-            prefix_latent=prefix,
-            decode=True,
-            **sample_kwargs,
-        )
+    latents, outputs, steps, stitched = [], [], 0, None
+    for spec in plan.windows:
+        prefix = prefix_latent if stitched is None else _window_prefix(model, stitched, spec)
+        out = sample_video(model, data_samples, batch_size=batch_size,
+                           num_frames=spec['num_frames'], cfg_schedule=plan.window_schedule(spec),
+                           generator=generator, condition=condition, prefix_latent=prefix,
+                           decode=True, **sample_kwargs)  # fmt: skip
         steps += int(out['num_sampling_steps'])
         if progress is not None:
             progress.update(int(out['num_sampling_steps']) * batch_size)
-        video = out['video']
         if stitched is None:
-            stitched = video
+            stitched = out['video']
             latents.append(out['latent'])
         else:  # drop the re-decoded overlap, append the new frames
             drop = spec['new_pixel_start'] - spec['pixel_start']
-            stitched = torch.cat([stitched, video[:, :, drop:]], dim=2)
+            stitched = torch.cat([stitched, out['video'][:, :, drop:]], dim=2)
             latents.append(out['latent'][:, :, spec['prefix_latent_frames'] :])
         if keep_windows:
-            outputs.append(
-                dict(video=video, latent=out['latent'], labels=out['labels'], prefix_latent=prefix)
-            )
-    report = windows_report(windows, latent_frames, window, overlap, tau)
+            outputs.append(dict(video=out['video'], latent=out['latent'], labels=out['labels'],
+                                prefix_latent=prefix))  # fmt: skip
+    report = plan.report()
     report['num_sampling_steps'] = steps
-    result = dict(
-        video=stitched,
-        latent=torch.cat(latents, dim=2),
-        report=report,
-        num_sampling_steps=steps,
-    )
+    result = dict(video=stitched, latent=torch.cat(latents, dim=2), report=report,
+                  num_sampling_steps=steps)  # fmt: skip
     if keep_windows:
         result['window_outputs'] = outputs
     return result
 
 
-def total_sampling_steps(
-    latent_frames: int, window: int, overlap: int, initial_frames: int, num_scales: int
-) -> int:
-    """Sampling steps (blocks) of one video: new latent frames of every window times ``K``."""
-    windows = plan_windows(latent_frames, window, overlap, initial_frames, 1)
-    return sum(w['latent_end'] - w['new_latent_start'] for w in windows) * num_scales
+def _window_prefix(model, stitched: torch.Tensor, spec: dict) -> torch.Tensor:
+    """Re-encode the stitched pixels before window ``spec``'s join: its ``prefix_latent``."""
+    lo, hi = spec['prefix_pixel_range']
+    return model.encode(stitched[:, :, lo:hi])
 
 
 def describe_schedule(schedule) -> dict | str:
@@ -281,8 +302,8 @@ __all__ = [
     'SCHEDULE_SPANS',
     'WindowCFG',
     'describe_schedule',
+    'WindowPlan',
     'plan_windows',
-    'sample_windows',
-    'total_sampling_steps',
+    'run_windows',
     'windows_report',
 ]

@@ -26,7 +26,7 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='video_collate'),
     dataset=dict(
         **ucf_dataset, subset='train', offset='random', crop='random', deterministic=False
     ),
@@ -36,7 +36,7 @@ val_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='video_collate'),
     dataset=dict(**ucf_dataset, subset='test', offset='center', crop='center'),
 )
 test_dataloader = val_dataloader

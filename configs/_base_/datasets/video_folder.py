@@ -25,7 +25,7 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='video_collate'),
     dataset=dict(
         **video_dataset,
         ann_file=train_ann_file,
@@ -39,7 +39,7 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='video_collate'),
     dataset=dict(**video_dataset, ann_file=val_ann_file, offset='center', crop='center'),
 )
 test_dataloader = val_dataloader

@@ -1,15 +1,15 @@
 # AdamW with linear warm-up and cosine decay over an iteration budget (VideoAR supp. A: AdamW,
-# betas 0.9/0.95, lr 1e-4, cosine, weight decay 0.05). Override max_iters / lr in leaf configs.
+# betas 0.9/0.95, lr 1e-4, cosine, weight decay 0.05): ./adamw_constant_iters.py with weight
+# decay and a cosine decay after the warm-up. Override max_iters / lr in leaf configs (restating
+# the fields that use them: optim_wrapper, param_scheduler, train_cfg).
+_base_ = ['./adamw_constant_iters.py']
+
 max_iters = 1000
 val_interval = 500
 warmup_iters = 50
 lr = 1e-4
 
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.95), weight_decay=0.05),
-    clip_grad=dict(max_norm=2.0),
-)
+optim_wrapper = dict(optimizer=dict(lr=lr, weight_decay=0.05))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup_iters),
     dict(
@@ -20,6 +20,4 @@ param_scheduler = [
         eta_min_ratio=0.1,
     ),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=val_interval)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=val_interval)

@@ -32,7 +32,7 @@ def test_bad_labels_and_config_raise():
     cond = _conditioner()
     with pytest.raises(ValueError, match=r'\[0, 5\)'):
         cond({'label': torch.tensor([5])}, 1, 'cpu')
-    with pytest.raises(ValueError, match='entries for batch'):
+    with pytest.raises(ValueError, match='same length'):
         cond({'label': torch.tensor([1, 2])}, 3, 'cpu')
     with pytest.raises(ConfigError, match='drop_prob'):
         ClassConditioner(num_classes=5, embed_dim=8, drop_prob=1.0)

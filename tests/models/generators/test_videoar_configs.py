@@ -6,7 +6,7 @@ from mmengine.config import Config
 
 from videoar.models.correctors import CrossFrameErrorCorrection, NoCorrection
 from videoar.models.pos_encodings import LearnedAbsolutePE, MultiScaleTemporalRoPE
-from videoar.pipelines import init_model, sample_videos
+from videoar.pipelines import generate, init_model
 from videoar.registry import DATASETS
 
 CONFIGS = {
@@ -41,7 +41,9 @@ def test_config_builds_trains_one_step_and_samples(repo_root, name):
     flips = out['flip_rate/mean'].item()
     assert (flips > 0) == (corrector_cls is CrossFrameErrorCorrection)
 
-    videos = sample_videos(model.eval(), classes=[labels[0].item()], cfg_scale=3.0, seed=0)
+    videos = generate(
+        model.eval(), classes=[labels[0].item()], cfg_scale=3.0, seed=0, progress=False
+    )['videos']
     assert videos.shape == (1, 3, 17, 32, 32) and torch.isfinite(videos).all()
 
 

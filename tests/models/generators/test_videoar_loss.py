@@ -44,7 +44,7 @@ def test_zero_initialised_head_starts_at_log2_per_bit(tiny_model):
 def test_per_scale_reweighting_follows_sqrt_area_ratio(tiny_model):
     model = tiny_model(reweight_loss_by_scale=True)
     layout = model.layout(model.latent_frames)
-    weights = model._scale_weights(layout, 'cpu')
+    weights = model.scale_weights(layout, 'cpu')
     torch.testing.assert_close(weights.sum(), torch.tensor(1.0))
     # scales (1,1), (1,2), (2,3): per-token weight sqrt(6/1) : sqrt(6/2) : sqrt(6/6)
     per_scale = [weights[layout.video_block_slice(0, k)][0].item() for k in range(3)]

@@ -6,7 +6,7 @@ from mmengine.config import Config
 from videoar.datasets import MovingDigits
 from videoar.models.sampling.sampler import sample_video
 from videoar.models.sequence import build_teacher_forcing
-from videoar.pipelines import init_model, sample_videos
+from videoar.pipelines import generate, init_model
 
 TINY_OPTIONS = {
     'model.num_frames': 9,
@@ -47,7 +47,9 @@ def test_tiny_model_overfits_moving_digits_and_samples_through_the_api(repo_root
     assert out['acc_bit'] > 0.9
 
     model.eval()
-    videos = sample_videos(model, classes=labels.tolist(), cfg_scale=1.0, temperature=0.0)
+    videos = generate(
+        model, classes=labels.tolist(), cfg_scale=1.0, temperature=0.0, progress=False
+    )['videos']
     assert videos.shape == (4, 3, 9, 16, 16)
     assert torch.isfinite(videos).all() and videos.abs().max() <= 1.0
     # greedy samples reproduce the memorised labels far above chance (0.5 per bit)

@@ -18,8 +18,8 @@ class ToyTextConditioner(BaseConditioner):
         self.words = nn.Embedding(20, embed_dim)
         self.null_tokens = nn.Parameter(torch.randn(self.prefix_len, embed_dim))
 
-    def encode(self, data_samples, batch_size, device):
-        tokens = torch.as_tensor(data_samples['tokens'], device=device)
+    def encode(self, batch, device):
+        tokens = torch.as_tensor(batch.get('tokens'), device=device)
         mask = tokens >= 0
         prefix = self.words(tokens.clamp(min=0)) * mask[..., None]
         pooled = prefix.sum(1) / mask.sum(1, keepdim=True).clamp(min=1)

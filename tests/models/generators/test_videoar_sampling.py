@@ -6,7 +6,7 @@ import torch
 import videoar.models.pos_encodings  # noqa: F401  (registers every positional encoding)
 from videoar.models.conditioners import Condition
 from videoar.models.sampling.sampler import sample_video
-from videoar.models.sequence import build_teacher_forcing
+from videoar.models.sequence import build_teacher_forcing, get_layout
 from videoar.registry import POS_ENCODINGS
 
 LABELS = {'label': torch.tensor([4, 7])}
@@ -114,14 +114,19 @@ def test_greedy_sampling_picks_the_argmax_bits(tiny_model):
     assert torch.equal(out['labels'], argmax)
 
 
-def test_sampler_inputs_are_the_training_inputs(tiny_model):
-    """The inputs the sampler builds from labels equal build_teacher_forcing's inputs."""
-    model = tiny_model()
-    latent = torch.randn(2, model.latent_dim, model.latent_frames, *model.latent_size)
-    pyramid = build_teacher_forcing(latent, model.quantizer)
-    inputs, sums = model.inputs_from_labels(pyramid.labels, model.latent_frames)
-    torch.testing.assert_close(inputs, pyramid.inputs, atol=1e-6, rtol=1e-6)
-    torch.testing.assert_close(sums, pyramid.reconstructed, atol=1e-6, rtol=1e-6)
+def test_sampled_latent_is_the_sum_of_the_sampled_labels_codes(tiny_model):
+    """The sampler's latent of frame t is the sum over scales of its drawn labels' codes."""
+    model = tiny_model().eval()
+    out = sample_video(model, LABELS, seed=2, decode=False)
+    layout = get_layout(model.latent_frames, model.scale_sizes, 0)
+    q = model.quantizer
+    for t in range(model.latent_frames):
+        expected = 0
+        for k, (h, w) in enumerate(model.scale_sizes):
+            block = out['labels'][:, layout.video_block_slice(t, k)]
+            codes = q.labels_to_codes(block.reshape(2, h, w, *block.shape[2:]), k)
+            expected = expected + q.codes_to_residual(codes, k)
+        torch.testing.assert_close(out['latent'][:, :, t], expected, atol=1e-6, rtol=1e-6)
 
 
 def test_continuation_keeps_the_given_frames_and_matches_a_full_forward(tiny_model):

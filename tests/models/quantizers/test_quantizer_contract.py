@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import videoar.models.quantizers  # noqa: F401  (registers the built-in quantizers)
+from videoar.models.sequence import ResidualPyramid, labels_to_latent
 from videoar.registry import QUANTIZERS
 from videoar.utils import ConfigError
 
@@ -68,7 +69,7 @@ def test_residual_pyramid_sums_to_the_quantized_latent(name):
     out = q(x)
     summed = sum(q.codes_to_residual(c, k) for k, c in enumerate(out.codes))
     torch.testing.assert_close(summed, out.quantized)
-    torch.testing.assert_close(q.labels_to_latent(out.labels), out.quantized)
+    torch.testing.assert_close(labels_to_latent(q, out.labels), out.quantized)
     # each scale quantizes the residual left by the coarser ones (what the correctors recompute)
     cum = torch.zeros_like(x)
     for k in range(q.num_scales):
@@ -81,16 +82,22 @@ def test_residual_pyramid_sums_to_the_quantized_latent(name):
 
 
 @pytest.mark.parametrize('name', NAMES)
-def test_teacher_forcing_inputs_follow_the_schedule(name):
+def test_the_residual_pyramid_walks_the_schedule(name):
     q = build(name).eval()
     out = q(latent())
-    inputs = q.teacher_forcing_inputs(out.labels)
-    assert len(inputs) == q.num_scales - 1
+    pyramid = ResidualPyramid(q, 5)
+    assert pyramid.scale_input(0).eq(0).all()  # frame 0: the start token's place
     cum = torch.zeros_like(out.quantized)
-    for k, inp in enumerate(inputs):
-        assert tuple(inp.shape) == (5, EMBED_DIM, *SCALES[k + 1])
+    for k in range(q.num_scales):
+        inp = pyramid.scale_input(k)
+        assert tuple(inp.shape) == (5, EMBED_DIM, *SCALES[k])
+        if k > 0:
+            torch.testing.assert_close(inp, q.resize_to_scale(cum, k))
+        pyramid.add_labels(out.labels[k], k)
         cum = cum + q.codes_to_residual(out.codes[k], k)
-        torch.testing.assert_close(inp, q.resize_to_scale(cum, k + 1))
+    final = pyramid.end_frame()
+    torch.testing.assert_close(final, out.quantized)
+    torch.testing.assert_close(pyramid.scale_input(0), q.resize_to_scale(final, 0))
 
 
 @pytest.mark.parametrize('name', NAMES)

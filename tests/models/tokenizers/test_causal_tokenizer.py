@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from videoar.models.tokenizers import CausalVideoTokenizer, ImageTokenizer2D
+from videoar.models.tokenizers.layers import CausalConv3d
 from videoar.registry import TOKENIZERS
 from videoar.utils import ConfigError
 
@@ -151,8 +152,6 @@ def test_impossible_shapes_and_arguments_raise_config_errors():
 
 @pytest.mark.parametrize('stride', [1, 2])
 def test_a_causal_conv_streams_any_split_of_frames(stride):
-    from videoar.models.tokenizers.layers import CausalConv3d
-
     conv = randomize(CausalConv3d(3, 5, 3, temporal_stride=stride, spatial_stride=2))
     x = torch.randn(1, 3, 7, 8, 8)
     with torch.no_grad():

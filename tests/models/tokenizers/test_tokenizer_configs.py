@@ -13,7 +13,7 @@ from videoar.registry import MODELS
 from videoar.utils import ConfigError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-TINY = 'configs/tokenizer/videoar-tokenizer_tiny_1xb8-600iters_movingdigits-32x32-17f.py'
+TINY = 'configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
 UCF = 'configs/tokenizer/videoar-tokenizer_ucf101-128x128-17f.py'
 
 

@@ -12,17 +12,16 @@ from mmengine.evaluator import Evaluator
 from mmengine.hooks import Hook
 
 from videoar.evaluation.generation import (
-    CONDITIONS,
-    REFERENCES,
     GenerationResult,
     build_evaluator,
+    check_generation_settings,
     check_metric_types,
     evaluate_generation,
 )
 from videoar.evaluation.real_clips import build_real_dataloader
 from videoar.evaluation.report import write_metrics_json
 from videoar.registry import HOOKS
-from videoar.utils import ConfigError, check_choice, check_positive
+from videoar.utils import ConfigError
 
 from .utils import ema_weights
 
@@ -71,17 +70,14 @@ class GenerationEvaluationHook(Hook):
         check_metric_types(metrics)
         if interval < 0:
             raise ConfigError(f'GenerationEvaluationHook interval must be >= 0, got {interval}.')
-        check_positive(num_samples, 'GenerationEvaluationHook num_samples')
-        check_positive(batch_size, 'GenerationEvaluationHook batch_size')
-        check_choice(conditions, CONDITIONS, 'GenerationEvaluationHook conditions')
-        references = tuple([references] if isinstance(references, str) else references or ())
-        for ref in references:
-            check_choice(ref, REFERENCES, 'GenerationEvaluationHook references entry')
-        if real_dataloader is None and (conditions == 'dataset' or 'real' in references):
-            raise ConfigError(
-                "GenerationEvaluationHook: conditions='dataset' and the 'real' reference read "
-                'real clips; give real_dataloader=dict(dataset=..., batch_size=...).'
-            )
+        references = check_generation_settings(
+            num_samples,
+            batch_size,
+            conditions,
+            references,
+            has_real_clips=real_dataloader is not None,
+            where='GenerationEvaluationHook ',
+        )
         self.metrics = metrics
         self.interval = int(interval)
         self.num_samples = int(num_samples)
@@ -133,18 +129,23 @@ class GenerationEvaluationHook(Hook):
             )
         result.protocol.update(ema=ema, iteration=int(step))
         self.last_result = result
+        self._log(runner, result, step, ema)
+        return result
+
+    def _log(self, runner, result: GenerationResult, step: int, ema: bool) -> None:
+        """Log the numbers (text, message hub, visualizer) and write ``metrics.json``."""
         numbers = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
         text = ', '.join(f'{k}: {v:.4g}' for k, v in numbers.items())
         runner.logger.info(f'GenerationEvaluationHook (iter {step}, EMA={ema}): {text}')
         scalars = {f'{self.prefix}/{k}': v for k, v in numbers.items()}
         for key, value in scalars.items():
             runner.message_hub.update_scalar(key, value)
-        if is_main_process():
-            if scalars and runner.visualizer is not None:
-                runner.visualizer.add_scalars(scalars, step=step)
-            path = osp.join(runner.work_dir, self.out_file)
-            write_metrics_json(
-                path, result.metrics, self._evaluator, extra=dict(protocol=result.protocol)
-            )
-            runner.logger.info(f'GenerationEvaluationHook: wrote {path}')
-        return result
+        if not is_main_process():
+            return
+        if scalars and runner.visualizer is not None:
+            runner.visualizer.add_scalars(scalars, step=step)
+        path = osp.join(runner.work_dir, self.out_file)
+        write_metrics_json(
+            path, result.metrics, self._evaluator, extra=dict(protocol=result.protocol)
+        )
+        runner.logger.info(f'GenerationEvaluationHook: wrote {path}')

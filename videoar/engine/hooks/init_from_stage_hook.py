@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
-from videoar.engine.weights import load_adapted_state_dict
 from videoar.io.checkpoint import (
     CheckpointNotFoundError,
     find_final_checkpoint,
@@ -16,8 +15,12 @@ from videoar.io.checkpoint import (
 )
 from videoar.registry import HOOKS
 from videoar.utils import ConfigError, unwrap
+from videoar.utils.state_dict import load_adapted_state_dict
 
 from .utils import ema_hooks
+
+#: the ``--cfg-options`` key of this hook's checkpoint (hooks are addressed by type)
+OPTION_KEY = 'custom_hooks.InitFromStageHook.checkpoint'
 
 
 @HOOKS.register_module()
@@ -25,7 +28,7 @@ class InitFromStageHook(Hook):
     """Initialise the model from another stage's final checkpoint before training starts.
 
     Resolution and duration may differ between stages: weights go through
-    :func:`videoar.engine.weights.load_adapted_state_dict` (tensors of equal shape copied,
+    :func:`videoar.utils.state_dict.load_adapted_state_dict` (tensors of equal shape copied,
     positional tables and per-scale tables adapted). mmengine's ``EMAHook`` copy, built from the
     random init, is re-synchronised with the loaded weights.
 
@@ -73,7 +76,7 @@ class InitFromStageHook(Hook):
     # ---- resolution ----------------------------------------------------------------------
     def _how_to_fix(self) -> str:
         run = f'run `{self.command}` first, or ' if self.command else ''
-        return f'{run}pass --cfg-options {self._option_key()}=PATH'
+        return f'{run}pass --cfg-options {OPTION_KEY}=PATH'
 
     def resolve_checkpoint(self) -> str:
         """The checkpoint path to load; :class:`CheckpointNotFoundError` if it does not exist."""
@@ -91,12 +94,8 @@ class InitFromStageHook(Hook):
             )
         except CheckpointNotFoundError as err:
             raise CheckpointNotFoundError(
-                f'InitFromStageHook: {err} Or pass --cfg-options {self._option_key()}=PATH.'
+                f'InitFromStageHook: {err} Or pass --cfg-options {OPTION_KEY}=PATH.'
             ) from None
-
-    def _option_key(self) -> str:
-        index = getattr(self, '_hook_index', None)
-        return f'custom_hooks.{index}.checkpoint' if index is not None else '<this hook>.checkpoint'
 
     def _will_resume(self, runner) -> bool:
         if not getattr(runner, '_resume', False):
@@ -106,11 +105,6 @@ class InitFromStageHook(Hook):
 
     # ---- hooks -----------------------------------------------------------------------------
     def before_run(self, runner) -> None:
-        custom = runner.cfg.get('custom_hooks') or []
-        for i, cfg in enumerate(custom):
-            if isinstance(cfg, dict) and cfg.get('type') in ('InitFromStageHook', type(self)):
-                self._hook_index = i
-                break
         if self._will_resume(runner) or runner._load_from is not None:
             return  # the resumed (or explicitly loaded) checkpoint holds this stage's weights
         self.resolved_checkpoint = self.resolve_checkpoint()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import os.path as osp
 import time
@@ -11,7 +10,8 @@ import time
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
-from videoar.io.checkpoint import FINISHED_FILE, LAST_CHECKPOINT_FILE
+from videoar.io.checkpoint import FINISHED_FILE, LAST_CHECKPOINT_FILE, read_last_checkpoint
+from videoar.io.records import write_json
 from videoar.registry import HOOKS
 
 
@@ -44,14 +44,6 @@ class StageFinishedHook(Hook):
         if is_main_process() and osp.isfile(path):
             os.remove(path)
 
-    def _last_checkpoint(self, runner) -> str | None:
-        last = osp.join(runner.work_dir, LAST_CHECKPOINT_FILE)
-        if not osp.isfile(last):
-            return None
-        with open(last) as f:
-            path = f.read().strip()
-        return path if path and osp.isfile(path) else None
-
     def _saved_at_this_iter(self, runner, path: str | None) -> bool:
         if path is None:
             return False
@@ -59,7 +51,7 @@ class StageFinishedHook(Hook):
         return name in (f'iter_{runner.iter}.pth', f'epoch_{runner.epoch}.pth')
 
     def after_train(self, runner) -> None:
-        checkpoint = self._last_checkpoint(runner)
+        checkpoint = read_last_checkpoint(runner.work_dir)
         if not self._saved_at_this_iter(runner, checkpoint):
             filename = f'iter_{runner.iter}.pth'
             meta = dict(epoch=int(runner.epoch), iter=int(runner.iter))  # the loop already counted
@@ -86,9 +78,5 @@ class StageFinishedHook(Hook):
             config=getattr(runner.cfg, 'filename', None),
             init_checkpoint=init_checkpoint,
         )
-        path = osp.join(runner.work_dir, self.filename)
-        tmp = path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(record, f, indent=2)
-        os.replace(tmp, path)
+        path = write_json(osp.join(runner.work_dir, self.filename), record)
         runner.logger.info(f'StageFinishedHook: wrote {path} (final checkpoint {checkpoint})')

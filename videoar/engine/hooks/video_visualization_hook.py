@@ -9,13 +9,12 @@ import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
-from videoar.engine.visualization import frame_strip
 from videoar.evaluation.predict import make_data_samples, model_num_classes, predict_videos
-from videoar.io.video import make_grid, write_video
 from videoar.registry import HOOKS
 from videoar.utils import ConfigError, check_known_keys, check_positive
 from videoar.utils.progress import Progress
 
+from ..visualization import log_video, write_video_grid
 from .utils import ema_weights
 
 MAX_DEFAULT_CLASSES = 16
@@ -162,23 +161,3 @@ class VideoVisualizationHook(Hook):
             + ', '.join(self.last_files)
         )
         return self.last_files
-
-
-def write_video_grid(stem: str, videos: torch.Tensor, nrow: int | None, fps: float) -> list[str]:
-    """Write ``<stem>.mp4`` and ``<stem>.gif`` grids of ``videos (N, 3, F, H, W)``."""
-    grid = make_grid(videos, nrow=nrow)
-    return [write_video(f'{stem}{ext}', grid, fps=fps) for ext in ('.mp4', '.gif')]
-
-
-def log_video(
-    visualizer, name: str, videos: torch.Tensor, step: int, fps: float, nrow=None
-) -> None:
-    """Log a grid of ``videos`` to every backend of an mmengine ``Visualizer``."""
-    if visualizer is None:
-        return
-    grid = make_grid(videos, nrow=nrow)
-    for backend in getattr(visualizer, '_vis_backends', {}).values():
-        if callable(getattr(backend, 'add_video', None)):
-            backend.add_video(name, grid, step=step, fps=fps)
-        else:
-            backend.add_image(name, frame_strip(grid), step=step)

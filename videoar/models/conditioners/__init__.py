@@ -1,6 +1,6 @@
 """Conditioners: class labels and text encoders, with condition dropout for CFG."""
 
-from .base import BaseConditioner, Condition, batch_size_of, get_field
+from .base import BaseConditioner, Condition
 from .class_conditioner import ClassConditioner
 from .text import CharTextConditioner, T5TextConditioner, TextConditionerBase
 from .text_tokenizer import ByteTokenizer
@@ -13,6 +13,4 @@ __all__ = [
     'Condition',
     'T5TextConditioner',
     'TextConditionerBase',
-    'batch_size_of',
-    'get_field',
 ]

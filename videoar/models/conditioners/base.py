@@ -1,6 +1,7 @@
-"""The conditioner interface: class labels now, text encoders later.
+"""The conditioner interface: class labels and text encoders.
 
-A conditioner turns a batch's ``data_samples`` into a :class:`Condition`:
+A conditioner turns a batch's ``data_samples`` (read as a :class:`~videoar.structures.VideoBatch`)
+into a :class:`Condition`:
 
 * ``prefix (B, P, C)``: tokens placed before the video tokens (``cond_mode='prefix'``);
 * ``prefix_mask (B, P)`` bool, True = a real token (text prompts have padding);
@@ -12,12 +13,13 @@ condition (:meth:`BaseConditioner.null`), with probability ``drop_prob`` in trai
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from videoar.structures import VideoBatch
 from videoar.utils import ConfigError
 
 
@@ -64,49 +66,15 @@ class Condition:
         )
 
 
-def get_field(data_samples, key: str, batch_size: int) -> list | torch.Tensor | None:
-    """Read ``key`` from collated ``data_samples`` (a dict of batched values, or a list of dicts).
-
-    Returns ``None`` when the field is absent.
-    """
-    if data_samples is None:
-        return None
-    if isinstance(data_samples, Mapping):
-        value = data_samples.get(key)
-    elif isinstance(data_samples, Sequence) and all(isinstance(d, Mapping) for d in data_samples):
-        if not all(key in d for d in data_samples):
-            return None
-        value = [d[key] for d in data_samples]
-    else:
-        raise TypeError(
-            f'data_samples must be a dict of batched values or a list of dicts, got '
-            f'{type(data_samples).__name__}.'
-        )
-    if value is None:
-        return None
-    if len(value) != batch_size:
-        raise ValueError(
-            f"data_samples['{key}'] holds {len(value)} entries for batch {batch_size}."
-        )
-    return value
-
-
-def batch_size_of(data_samples) -> int:
-    """Batch size from collated metadata (dict of batched values or list of dicts)."""
-    if data_samples is None:
-        raise ValueError('give batch_size= (or data_samples / a condition) to sample.')
-    if isinstance(data_samples, Mapping):
-        for value in data_samples.values():
-            if isinstance(value, (torch.Tensor, list, tuple)):
-                return len(value)
-        raise ValueError('cannot infer the batch size from data_samples; give batch_size=.')
-    return len(data_samples)
-
-
 class BaseConditioner(nn.Module):
     """Base class of conditioners.
 
-    Subclasses implement :meth:`encode` (the real conditions) and :meth:`null`.
+    Subclasses (plugins included) implement :meth:`encode` (the real conditions) and :meth:`null`.
+    :meth:`forward` (what ``conditioner(data_samples, batch_size, device)`` runs) converts the
+    ``data_samples`` once with ``VideoBatch.of``, so :meth:`encode` always receives a
+    :class:`~videoar.structures.VideoBatch` and reads typed fields: ``batch.label (B,)`` (``-1`` =
+    none), ``batch.caption`` (``''`` = none), ``batch.index``, and any other per-sample metadata
+    with ``batch.get(key)``.
 
     Args:
         embed_dim: width ``C`` of the condition tokens (the transformer width).
@@ -126,8 +94,8 @@ class BaseConditioner(nn.Module):
         self.embed_dim = int(embed_dim)
         self.drop_prob = float(drop_prob)
 
-    def encode(self, data_samples, batch_size: int, device) -> Condition:
-        """The conditions of a batch without dropout."""
+    def encode(self, batch: VideoBatch, device) -> Condition:
+        """The conditions of the ``len(batch)`` samples on ``device``, without dropout."""
         raise NotImplementedError
 
     def null(self, batch_size: int, device) -> Condition:
@@ -152,13 +120,14 @@ class BaseConditioner(nn.Module):
         """Conditions for a batch, with condition dropout.
 
         Args:
-            data_samples: collated batch metadata (dict of batched values or list of dicts).
+            data_samples: the batch metadata: a :class:`VideoBatch`, or any form
+                ``VideoBatch.of`` accepts (a dict of batched values, a list of dicts, ``None``).
             batch_size: ``B``.
             device: target device.
             drop_mask: ``(B,)`` bool, True = use the null condition. Default: drawn with
                 ``drop_prob`` in training mode, none in eval mode.
         """
-        cond = self.encode(data_samples, batch_size, device)
+        cond = self.encode(VideoBatch.of(data_samples, batch_size), device)
         if drop_mask is None and self.training and self.drop_prob > 0:
             drop_mask = self.sample_drop_mask(batch_size, device)
         if drop_mask is not None:

@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from videoar.registry import CONDITIONERS
+from videoar.structures import VideoBatch
 from videoar.utils import check_positive
 
-from .base import BaseConditioner, Condition, get_field
+from .base import BaseConditioner, Condition
 
 
 @CONDITIONERS.register_module()
@@ -22,7 +23,7 @@ class ClassConditioner(BaseConditioner):
         num_classes: number of classes.
         embed_dim: width ``C`` (given by the model).
         drop_prob: condition-dropout probability in training (VAR/Infinity use 0.1).
-        label_key: the ``data_samples`` field holding the class index.
+        label_key: the batch field holding the class index (``'label'``, or an ``extra`` key).
         init_std: std of the normal init of the embeddings.
     """
 
@@ -47,15 +48,12 @@ class ClassConditioner(BaseConditioner):
     def null_index(self) -> int:
         return self.num_classes
 
-    def labels_of(self, data_samples, batch_size: int, device) -> torch.Tensor:
-        """``(B,)`` long class indices; ``-1`` or a missing field maps to the null index."""
-        labels = get_field(data_samples, self.label_key, batch_size)
+    def labels_of(self, batch: VideoBatch, device) -> torch.Tensor:
+        """``(B,)`` long class indices; ``-1`` (unlabelled) maps to the null index."""
+        labels = batch.get(self.label_key)
         if labels is None:
-            return torch.full((batch_size,), self.null_index, dtype=torch.long, device=device)
-        labels = torch.as_tensor(
-            labels.tolist() if isinstance(labels, torch.Tensor) else list(labels),
-            dtype=torch.long,
-        ).to(device)
+            return torch.full((len(batch),), self.null_index, dtype=torch.long, device=device)
+        labels = torch.as_tensor(labels, dtype=torch.long).to(device)
         bad = (labels < -1) | (labels >= self.num_classes)
         if bad.any():
             raise ValueError(
@@ -69,8 +67,8 @@ class ClassConditioner(BaseConditioner):
         mask = torch.ones(indices.shape[0], 1, dtype=torch.bool, device=indices.device)
         return Condition(prefix=pooled.unsqueeze(1), prefix_mask=mask, pooled=pooled)
 
-    def encode(self, data_samples, batch_size: int, device) -> Condition:
-        return self._condition(self.labels_of(data_samples, batch_size, device))
+    def encode(self, batch: VideoBatch, device) -> Condition:
+        return self._condition(self.labels_of(batch, device))
 
     def null(self, batch_size: int, device) -> Condition:
         indices = torch.full((batch_size,), self.null_index, dtype=torch.long, device=device)

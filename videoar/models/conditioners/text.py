@@ -1,6 +1,6 @@
 """Text conditioning: a small byte-level encoder trained with the model, and a frozen local T5.
 
-Both produce the sequence prefix of VideoAR (method notes §3.3): ``prefix (B, P, C)`` text tokens
+Both produce the sequence prefix of VideoAR: ``prefix (B, P, C)`` text tokens
 right-padded to ``P = max_length``, ``prefix_mask (B, P)`` (True = a real token; the model turns it
 into key padding so no video token attends to padding, and a padded query still sees itself, so no
 attention row is empty), and ``pooled (B, C)`` (the masked mean of the tokens, projected; the SOS
@@ -22,10 +22,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from videoar.models.transformers import RMSNorm
+from videoar.models.transformers.layers import SwiGLU
 from videoar.registry import CONDITIONERS
+from videoar.structures import VideoBatch
 from videoar.utils import ConfigError, check_positive
 
-from .base import BaseConditioner, Condition, get_field
+from .base import BaseConditioner, Condition
 from .text_tokenizer import ByteTokenizer
 
 TEXT_EXTRA_HINT = 'pip install -e ".[text]"'
@@ -37,11 +39,11 @@ def masked_mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (tokens * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
 
-def captions_of(data_samples, key: str, batch_size: int) -> list[str]:
-    """The ``batch_size`` captions of a batch; a missing field gives empty captions (no text)."""
-    captions = get_field(data_samples, key, batch_size)
+def captions_of(batch: VideoBatch, key: str) -> list[str]:
+    """The captions of a batch (field ``key``); a missing field gives empty captions (no text)."""
+    captions = batch.get(key)
     if captions is None:
-        return [''] * batch_size
+        return [''] * len(batch)
     captions = list(captions)
     for caption in captions:
         if not isinstance(caption, str):
@@ -85,13 +87,14 @@ class TextConditionerBase(BaseConditioner):
     def encode_texts(self, texts: Sequence[str]) -> Condition:
         raise NotImplementedError
 
-    def encode(self, data_samples, batch_size: int, device) -> Condition:
-        """Captions of ``data_samples[caption_key]`` -> :class:`Condition` on ``device``.
+    def encode(self, batch: VideoBatch, device) -> Condition:
+        """Captions of ``batch.get(caption_key)`` -> :class:`Condition` on ``device``.
 
         A batch without the field, and empty (or blank) captions (``''`` = no caption, see
         docs/interfaces.md), get the null condition, as unlabelled samples do for classes.
         """
-        texts = captions_of(data_samples, self.caption_key, batch_size)
+        batch_size = len(batch)
+        texts = captions_of(batch, self.caption_key)
         has_text = torch.tensor([bool(t.strip()) for t in texts], device=device)
         if not bool(has_text.any()):
             return self.null(batch_size, device)
@@ -119,7 +122,6 @@ class _EncoderBlock(nn.Module):
 
     def __init__(self, width: int, num_heads: int, mlp_ratio: float) -> None:
         super().__init__()
-        from videoar.models.transformers.layers import SwiGLU
 
         self.num_heads = num_heads
         self.head_dim = width // num_heads

@@ -1,7 +1,8 @@
 """Training-time label corruption: none, Infinity's bitwise self-correction, VideoAR's
 cross-frame error correction.
 
-All three share :func:`~videoar.models.sequence.build_teacher_forcing`: the labels of block
+All three share :func:`~videoar.models.sequence.build_teacher_forcing` (the residual pyramid
+walk of :class:`~videoar.models.sequence.ResidualPyramid`): the labels of block
 ``(t, k)`` are flipped with probability ``p[b, t, k]`` (bits: XOR with Bernoulli(p); indices:
 replaced by a uniform random index with probability p), the flipped labels are requantised into
 the running sum, and every later target is recomputed against that corrupted sum.
@@ -87,7 +88,7 @@ class BitwiseSelfCorrection(BaseCorrector):
 
 @CORRECTORS.register_module()
 class CrossFrameErrorCorrection(BaseCorrector):
-    """VideoAR's cross-frame error correction (method reference §4.1).
+    """VideoAR's cross-frame error correction (the VideoAR paper, arXiv 2601.05966).
 
     Time-ramped corruption: ``p(t, k) ~ U(p_min + delta t, p_max + delta t)`` for every scale,
     the last one included. Error inheritance (``inherit=True``): for ``t > 0`` the first scale

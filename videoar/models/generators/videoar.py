@@ -1,6 +1,6 @@
 """VideoAR: next-frame x next-scale autoregressive video generation (arXiv 2601.05966).
 
-The model wires the swappable parts (DESIGN.md, "the spine")::
+The model (an mmengine ``BaseModel``) wires the swappable parts::
 
     video (B,3,F,H,W) --tokenizer.encode (frozen)--> latent (B,d,T',h,w)
       --corrector (+ quantizer, frozen)--> FramePyramid: inputs (B,Lv,d), labels (B,Lv,...)
@@ -8,65 +8,47 @@ The model wires the swappable parts (DESIGN.md, "the spine")::
       --masking (AND prefix key padding), pos_encoding--> transformer --> head --> logits
       --> bitwise CE (BSQ) or CE (VQ) over the video tokens
 
-Embedding of a video token of block (t, k): ``word_embed(norm(input)) + s_k (+ additive PE)``;
-the tokens of block (0, 0) get the start token ``pooled condition + start vector`` (the SOS,
-VAR's convention) instead of an input. With ``cond_mode='prefix'`` the condition tokens lead the
-sequence; with ``'adaln'`` there is no prefix and the pooled condition modulates the blocks.
+The parts live in their own modules: build-time checks in ``videoar_build``, embeddings, masks
+and the transformer forward in ``videoar_sequence`` (shared with the sampler), the loss in
+``videoar_loss``. Sampling is :func:`videoar.models.sampling.sample_video` (the KV-cache block
+loop with CFG); :meth:`VideoAR.predict` calls it.
 
-Sampling walks the blocks ``(t, k)`` in order with a :class:`KVCache` that persists across
-scales and frames; CFG runs the conditional and the null condition in one batched forward. The
-number of sampling steps is ``T' * K``.
+``data_samples`` are read through :class:`videoar.structures.VideoBatch` only: every entry point
+converts them once with ``VideoBatch.of``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import contextmanager
-
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import nn
 
-from videoar.io.checkpoint import resolve_checkpoint
-from videoar.models.conditioners import Condition, batch_size_of
-from videoar.models.sampling import BaseCFGSchedule, ConstantCFG
+from videoar.models.conditioners import Condition
 from videoar.models.sampling.sampler import sample_video
 from videoar.models.sequence import (
     FramePyramid,
     SequenceLayout,
-    block_input,
     build_teacher_forcing,
-    flatten_tokens,
     get_layout,
-    unflatten_labels,
+    inputs_from_labels,
 )
-from videoar.models.tokenizers.checkpoint import load_tokenizer_checkpoint
 from videoar.models.transformers import RMSNorm
-from videoar.registry import (
-    CFG_SCHEDULES,
-    CONDITIONERS,
-    CORRECTORS,
-    MASKINGS,
-    MODELS,
-    POS_ENCODINGS,
-    QUANTIZERS,
-    TOKENIZERS,
+from videoar.registry import CONDITIONERS, CORRECTORS, MASKINGS, MODELS, POS_ENCODINGS
+from videoar.structures import VideoBatch
+from videoar.utils import ConfigError, build_checked, check_num_frames, eval_mode
+
+from .videoar_build import (
+    build_frozen_tokenizer,
+    check_sample_cfg,
+    check_transformer,
+    latent_geometry,
 )
-from videoar.utils import ConfigError, build_checked, check_known_keys, check_num_frames
-
-SAMPLE_CFG_KEYS = ('cfg_scale', 'cfg_schedule', 'temperature', 'top_k', 'top_p', 'seed')
-
-
-def _freeze(module: nn.Module) -> nn.Module:
-    module.eval()
-    for param in module.parameters():
-        param.requires_grad_(False)
-    return module
+from .videoar_loss import scale_weights, weighted_loss
+from .videoar_sequence import SequenceForward
 
 
 @MODELS.register_module()
-class VideoAR(BaseModel):
+class VideoAR(SequenceForward, BaseModel):
     """The VideoAR generator (an mmengine ``BaseModel``).
 
     Args:
@@ -120,96 +102,69 @@ class VideoAR(BaseModel):
         init_cfg: dict | None = None,
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        corrector = corrector or dict(type='NoCorrection')
-        masking = masking or dict(type='BlockCausalMask')
-
-        # ---- frozen tokenizer + quantizer ----------------------------------------------------
-        self.tokenizer = build_checked(TOKENIZERS, tokenizer, 'VideoAR.tokenizer')
-        self.quantizer = build_checked(QUANTIZERS, quantizer, 'VideoAR.quantizer')
-        if tokenizer_checkpoint:
-            tokenizer_checkpoint = resolve_checkpoint(
-                tokenizer_checkpoint, 'VideoAR.tokenizer_checkpoint'
-            )
-
-            load_tokenizer_checkpoint(tokenizer_checkpoint, self.tokenizer, self.quantizer)
-        _freeze(self.tokenizer)
-        _freeze(self.quantizer)
-        self.tokenizer_checkpoint = tokenizer_checkpoint
-        if self.quantizer.embed_dim != self.tokenizer.latent_dim:
-            raise ConfigError(
-                f'VideoAR: the quantizer embed_dim={self.quantizer.embed_dim} must equal the '
-                f'tokenizer latent_dim={self.tokenizer.latent_dim}.'
-            )
-
-        # ---- shapes, validated at build time ----------------------------------------------
-        if isinstance(resolution, int):
-            resolution = (resolution, resolution)
-        self.resolution = (int(resolution[0]), int(resolution[1]))
-        check_num_frames(num_frames, self.tokenizer.temporal_stride, 'VideoAR.num_frames')
-        latent_frames, latent_h, latent_w = self.tokenizer.latent_shape(
-            num_frames, *self.resolution
+        self.tokenizer, self.quantizer, self.tokenizer_checkpoint = build_frozen_tokenizer(
+            tokenizer, quantizer, tokenizer_checkpoint
         )
-        self.quantizer.check_latent_size((latent_h, latent_w))
-        self.num_frames = int(num_frames)
-        self.latent_frames = int(latent_frames)
-        self.latent_size = (int(latent_h), int(latent_w))
-        self.max_frames = int(max_frames or latent_frames)
-        if self.max_frames < self.latent_frames:
-            raise ConfigError(
-                f'VideoAR.max_frames={self.max_frames} is smaller than the {self.latent_frames} '
-                f'latent frames of num_frames={num_frames}; use max_frames >= {self.latent_frames}.'
-            )
+        geometry = latent_geometry(
+            self.tokenizer, self.quantizer, num_frames, resolution, max_frames
+        )
+        self.num_frames = geometry.num_frames
+        self.resolution = geometry.resolution
+        self.latent_frames = geometry.latent_frames
+        self.latent_size = geometry.latent_size
+        self.max_frames = geometry.max_frames
         self.scale_sizes = [tuple(s) for s in self.quantizer.scale_sizes]
         self.num_scales = len(self.scale_sizes)
         self.latent_dim = self.quantizer.embed_dim
+        self.label_kind = self.quantizer.label_kind
+        self._build_sequence_parts(transformer, conditioner, corrector, masking, pos_encoding)
+        self._build_embeddings(word_embed_norm, init_std)
+        self.scale_embed_every_block = bool(scale_embed_every_block)
+        self.reweight_loss_by_scale = bool(reweight_loss_by_scale)
+        self.sample_cfg = check_sample_cfg(sample_cfg)
 
-        # ---- transformer and the parts that need its width ----------------------------------
+    def _build_sequence_parts(self, transformer, conditioner, corrector, masking, pos_encoding):
+        """The transformer and the parts that need its width ``C``."""
         self.transformer = build_checked(MODELS, transformer, 'VideoAR.transformer')
-        for attr in ('dim', 'head_dim', 'depth', 'num_heads', 'cond_mode'):
-            if not hasattr(self.transformer, attr):
-                raise ConfigError(f'VideoAR.transformer must expose `{attr}` (as ARTransformer).')
-        dim = self.transformer.dim
-        self.dim = dim
+        check_transformer(self.transformer)
+        self.dim = self.transformer.dim
         self.cond_mode = self.transformer.cond_mode
         self.conditioner = build_checked(
-            CONDITIONERS, conditioner, 'VideoAR.conditioner', embed_dim=dim
+            CONDITIONERS, conditioner, 'VideoAR.conditioner', embed_dim=self.dim
         )
         self.prefix_len = self.conditioner.prefix_len if self.cond_mode == 'prefix' else 0
+        corrector = corrector or dict(type='NoCorrection')
         self.corrector = build_checked(CORRECTORS, corrector, 'VideoAR.corrector')
+        masking = masking or dict(type='BlockCausalMask')
         self.masking = build_checked(MASKINGS, masking, 'VideoAR.masking')
         self.pos_encoding = build_checked(
             POS_ENCODINGS,
             pos_encoding,
             'VideoAR.pos_encoding',
-            dim=dim,
+            dim=self.dim,
             head_dim=self.transformer.head_dim,
             scale_sizes=self.scale_sizes,
             max_frames=self.max_frames,
             max_prefix_len=self.prefix_len,
         )
 
-        # ---- embeddings and head -----------------------------------------------------------
+    def _build_embeddings(self, word_embed_norm: bool, init_std: float) -> None:
+        """Word, scale and start embeddings and the head, with their explicit local init (the
+        transformer inits itself)."""
+        dim = self.dim
         self.word_embed_norm = RMSNorm(self.latent_dim) if word_embed_norm else nn.Identity()
         self.word_embed = nn.Linear(self.latent_dim, dim, bias=False)
         self.scale_embed = nn.Embedding(self.num_scales, dim)
         self.start_token = nn.Parameter(torch.zeros(dim))
         self.head = nn.Linear(dim, self.quantizer.logits_per_token)
-        self.scale_embed_every_block = bool(scale_embed_every_block)
-        self.reweight_loss_by_scale = bool(reweight_loss_by_scale)
         self.init_std = float(init_std)
-        self.label_kind = self.quantizer.label_kind
-        self.sample_cfg = self._check_sample_cfg(sample_cfg or {})
-        self._reset_embeddings()
-
-    # ---- init / modes ------------------------------------------------------------------------
-    def _reset_embeddings(self) -> None:
-        """Explicit local init of the model-level parameters (the transformer inits itself)."""
         nn.init.normal_(self.word_embed.weight, std=self.init_std)
         nn.init.normal_(self.scale_embed.weight, std=self.init_std)
         nn.init.normal_(self.start_token, std=self.init_std)
         nn.init.zeros_(self.head.weight)  # logits start at 0: loss = log(2) per bit (DiT)
         nn.init.zeros_(self.head.bias)
 
+    # ---- init / modes ------------------------------------------------------------------------
     def init_weights(self) -> None:
         """Weights are initialised at construction; the tokenizer keeps its loaded weights.
 
@@ -224,11 +179,6 @@ class VideoAR(BaseModel):
         self.tokenizer.eval()
         self.quantizer.eval()
         return self
-
-    @staticmethod
-    def _check_sample_cfg(sample_cfg: Mapping) -> dict:
-        check_known_keys(sample_cfg, SAMPLE_CFG_KEYS, 'VideoAR.sample_cfg')
-        return dict(sample_cfg)
 
     # ---- sizes -------------------------------------------------------------------------------
     def latent_frames_of(self, num_frames: int) -> int:
@@ -266,124 +216,21 @@ class VideoAR(BaseModel):
         """Quantized latent ``(B, d, T', h, w)`` -> video ``(B, 3, F, H, W)`` in [-1, 1]."""
         return self.tokenizer.decode(latent).float().clamp(-1, 1)
 
-    # ---- embedding -------------------------------------------------------------------------
-    def _scale_table(self, layout: SequenceLayout, start: int, end: int, device) -> torch.Tensor:
-        """``(end - start, C)``: ``s_k`` of each video position in ``[start, end)``."""
-        scales = layout.scale_index[start:end].to(device)
-        return self.scale_embed(scales.clamp(min=0)) * (scales >= 0).unsqueeze(-1)
-
-    def _additive_pe(self, layout: SequenceLayout, start: int, end: int):
-        if self.pos_encoding is None:
-            return None
-        return self.pos_encoding.embedding(layout, start, end)
-
-    def _rotary(self, layout: SequenceLayout, start: int, end: int):
-        if self.pos_encoding is None:
-            return None
-        return self.pos_encoding.rotary(layout, start, end)
-
-    def embed_prefix(self, cond: Condition, layout: SequenceLayout) -> torch.Tensor:
-        """The prefix tokens ``(B, P, C)`` (empty when ``P = 0``)."""
-        prefix = cond.prefix[:, : layout.prefix_len]
-        if layout.prefix_len == 0:
-            return prefix.new_zeros(cond.batch_size, 0, self.dim)
-        if prefix.shape[1] != layout.prefix_len:
+    def latent_of(self, inputs: torch.Tensor | None, batch: VideoBatch | None) -> torch.Tensor:
+        """The batch's cached ``latent`` (fp32), else the encoded video ``inputs``."""
+        if batch is not None and batch.latent is not None:
+            return batch.latent.float()
+        if not isinstance(inputs, torch.Tensor) or inputs.dim() != 5:
             raise ValueError(
-                f'the conditioner gave {prefix.shape[1]} prefix tokens, the layout has '
-                f'{layout.prefix_len}.'
+                'VideoAR needs a video batch (B, 3, F, H, W) or data_samples with a latent.'
             )
-        pe = self._additive_pe(layout, 0, layout.prefix_len)
-        return prefix if pe is None else prefix + pe.to(prefix)
+        return self.encode(inputs)
 
-    def embed_video(
-        self,
-        inputs: torch.Tensor,
-        cond: Condition,
-        layout: SequenceLayout,
-        start: int,
-    ) -> torch.Tensor:
-        """Embed video inputs ``(B, n, d)`` at sequence positions ``[start, start + n)``.
-
-        ``start >= P``. Tokens of block (0, 0) get the SOS (pooled condition + start vector).
-        """
-        end = start + inputs.shape[1]
-        x = self.word_embed(self.word_embed_norm(inputs.to(self.word_embed.weight.dtype)))
-        sos_end = layout.block_slice(0, 0).stop
-        if start < sos_end:
-            is_sos = (torch.arange(start, end, device=x.device) < sos_end).to(x.dtype)
-            sos = cond.pooled + self.start_token  # (B, C)
-            x = x + is_sos[None, :, None] * sos[:, None, :]
-        if not self.scale_embed_every_block:
-            x = x + self._scale_table(layout, start, end, x.device)
-        pe = self._additive_pe(layout, start, end)
-        return x if pe is None else x + pe.to(x)
-
-    def _block_bias(self, layout: SequenceLayout, start: int, end: int, device):
-        if not self.scale_embed_every_block:
-            return None
-        return self._scale_table(layout, start, end, device).unsqueeze(0)
-
-    # ---- attention masks -------------------------------------------------------------------
-    def _structural_mask(self, layout: SequenceLayout, batch_size: int, device) -> torch.Tensor:
-        """``(B|1, L, L)`` bool from the masking strategy (random in training, cached in eval)."""
-        return self.masking(layout, batch_size, self.training, None, device)
-
-    @staticmethod
-    def _finish_mask(
-        mask: torch.Tensor, key_valid: torch.Tensor | None, query_start: int
-    ) -> torch.Tensor:
-        """AND the key padding ``(B, Lk)`` and OR the diagonal (a token always sees itself).
-
-        ``mask`` is ``(B|1, Lq, Lk)`` for queries at sequence positions ``query_start + i``.
-        """
-        if key_valid is not None:
-            mask = mask & key_valid[:, None, :]
-        num_q, num_k = mask.shape[-2:]
-        rows = torch.arange(num_q, device=mask.device)
-        diag = torch.zeros(num_q, num_k, dtype=torch.bool, device=mask.device)
-        diag[rows, rows + query_start] = True
-        return mask | diag
-
-    @staticmethod
-    def _key_valid(cond: Condition, layout: SequenceLayout, end: int) -> torch.Tensor | None:
-        """``(B, end)`` bool: False on padded prefix keys; ``None`` when nothing is padded."""
-        if layout.prefix_len == 0 or bool(cond.prefix_mask.all()):
-            return None
-        video = torch.ones(
-            cond.batch_size, end - layout.prefix_len, dtype=torch.bool, device=cond.pooled.device
-        )
-        return torch.cat([cond.prefix_mask[:, : layout.prefix_len].bool(), video], dim=1)[:, :end]
-
-    # ---- full-sequence forward (training, teacher forcing) ----------------------------------
-    def _transformer_cond(self, cond: Condition) -> torch.Tensor | None:
-        return cond.pooled if self.cond_mode == 'adaln' else None
-
-    def logits_from_inputs(
-        self, inputs: torch.Tensor, cond: Condition, layout: SequenceLayout
-    ) -> torch.Tensor:
-        """One forward over ``[prefix | video]``; ``inputs (B, Lv, d)`` -> logits ``(B, Lv, n)``.
-
-        ``n = quantizer.logits_per_token``. Uses the training mask in training mode.
-        """
-        batch = inputs.shape[0]
-        device = inputs.device
-        x = torch.cat(
-            [
-                self.embed_prefix(cond, layout),
-                self.embed_video(inputs, cond, layout, layout.prefix_len),
-            ],
-            dim=1,
-        )
-        mask = self._structural_mask(layout, batch, device)
-        mask = self._finish_mask(mask, self._key_valid(cond, layout, layout.total_len), 0)
-        hidden = self.transformer(
-            x,
-            attn_mask=mask,
-            rotary=self._rotary(layout, 0, layout.total_len),
-            cond=self._transformer_cond(cond),
-            block_bias=self._block_bias(layout, 0, layout.total_len, device),
-        )
-        return self.head(hidden[:, layout.prefix_len :])
+    # ---- teacher forcing -------------------------------------------------------------------
+    def condition(self, data_samples, batch_size: int, device) -> Condition:
+        """The conditioner's eval-mode condition (no dropout) of ``data_samples``."""
+        with eval_mode(self.conditioner):
+            return self.conditioner(data_samples, batch_size, device)
 
     def forward_logits(
         self,
@@ -396,8 +243,8 @@ class VideoAR(BaseModel):
 
         Give either a continuous ``latent (B, d, T', h, w)`` (quantized by the quantizer) or the
         ``labels (B, Lv, *label_shape)`` of every block (e.g. the labels a sampling run drew; the
-        inputs are then built from the labels exactly as the sampler builds them). The condition
-        is ``condition`` or the conditioner's eval output for ``data_samples``.
+        inputs are then built from the labels by the same residual pyramid the sampler walks).
+        The condition is ``condition`` or the conditioner's eval output for ``data_samples``.
 
         Returns:
             ``(B, Lv, logits_per_token)``.
@@ -406,92 +253,18 @@ class VideoAR(BaseModel):
             raise ValueError('forward_logits needs exactly one of latent= or labels=.')
         if latent is not None:
             inputs = build_teacher_forcing(latent.float(), self.quantizer).inputs
-            batch = latent.shape[0]
             latent_frames = latent.shape[2]
         else:
-            batch = labels.shape[0]
             latent_frames = labels.shape[1] // get_layout(1, self.scale_sizes, 0).video_len
-            inputs, _ = self.inputs_from_labels(labels, latent_frames)
+            inputs, _ = inputs_from_labels(self.quantizer, labels, latent_frames)
         if condition is None:
-            was_training = self.conditioner.training
-            self.conditioner.eval()
-            condition = self.conditioner(data_samples, batch, inputs.device)
-            self.conditioner.train(was_training)
+            condition = self.condition(data_samples, inputs.shape[0], inputs.device)
         return self.logits_from_inputs(inputs, condition, self.layout(latent_frames))
 
-    @torch.no_grad()
-    def inputs_from_labels(
-        self, labels: torch.Tensor, latent_frames: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Teacher-forcing inputs of given labels, built as the sampler builds them.
-
-        Args:
-            labels: ``(B, T' * tokens_per_frame, *label_shape)`` in block order.
-            latent_frames: ``T'``.
-
-        Returns:
-            ``inputs (B, Lv, d)`` (block (0, 0) zeros) and the per-frame latents
-            ``(B, d, T', h, w)`` (sum over each frame's scales).
-        """
-        layout = get_layout(latent_frames, self.scale_sizes, 0)
-        batch = labels.shape[0]
-        per_frame = labels.reshape(batch, latent_frames, layout.tokens_per_frame, *labels.shape[2:])
-        cum = None
-        inputs = [None] * self.num_scales
-        for k, size in enumerate(self.scale_sizes):
-            lo, hi = layout.scale_offsets[k], layout.scale_offsets[k + 1]
-            labels_k = unflatten_labels(per_frame[:, :, lo:hi].flatten(0, 1), size)
-            if k > 0:
-                inputs[k] = block_input(self.quantizer, k, cum, None)
-            codes = self.quantizer.labels_to_codes(labels_k, k)
-            contrib = self.quantizer.codes_to_residual(codes, k).float()
-            cum = contrib if cum is None else cum + contrib
-        sums = cum.unflatten(0, (batch, latent_frames))  # (B, T', d, h, w)
-        prev = torch.cat([torch.zeros_like(sums[:, :1]), sums[:, :-1]], dim=1).flatten(0, 1)
-        inputs[0] = block_input(self.quantizer, 0, None, prev)
-        tokens = [flatten_tokens(x).unflatten(0, (batch, latent_frames)) for x in inputs]
-        video_inputs = torch.cat(tokens, dim=2).flatten(1, 2)  # (B, Lv, d)
-        first = layout.tokens_per_scale[0]
-        video_inputs[:, :first] = 0  # block (0, 0): the model's start token
-        return video_inputs, sums.permute(0, 2, 1, 3, 4).contiguous()
-
     # ---- loss ------------------------------------------------------------------------------
-    def _token_losses(
-        self, logits: torch.Tensor, labels: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-token loss ``(B, Lv)`` (mean over bits), bit/token accuracy (``(B, Lv)`` each)."""
-        logits = logits.float()
-        if self.label_kind == 'bits':
-            bit_logits = logits.unflatten(-1, (-1, 2))  # (B, Lv, d, 2)
-            ce = F.cross_entropy(bit_logits.flatten(0, 2), labels.flatten(), reduction='none')
-            ce = ce.view(labels.shape)  # (B, Lv, d)
-            correct = bit_logits.argmax(-1) == labels
-            return ce.mean(-1), correct.float().mean(-1), correct.all(-1).float()
-        ce = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction='none')
-        correct = (logits.argmax(-1) == labels).float()
-        return ce.view(labels.shape), correct, correct
-
-    def _scale_weights(self, layout: SequenceLayout, device) -> torch.Tensor:
-        """``(Lv,)`` per-token weights summing to one."""
-        video_scales = layout.scale_index[layout.prefix_len :].to(device)
-        if not self.reweight_loss_by_scale:
-            return torch.full(video_scales.shape, 1.0 / video_scales.numel(), device=device)
-        areas = torch.tensor([h * w for h, w in self.scale_sizes], dtype=torch.float32)
-        per_scale = torch.sqrt(areas[-1] / areas).to(device)
-        weights = per_scale[video_scales]
-        return weights / weights.sum()
-
-    def _latent_of(self, inputs: torch.Tensor | None, data_samples) -> torch.Tensor:
-        if isinstance(data_samples, Mapping) and data_samples.get('latent') is not None:
-            latent = data_samples['latent']
-            if not isinstance(latent, torch.Tensor):
-                latent = torch.stack(list(latent))
-            return latent.float()
-        if inputs is None:
-            raise ValueError(
-                'VideoAR needs a video batch (B, 3, F, H, W) or data_samples["latent"].'
-            )
-        return self.encode(inputs)
+    def scale_weights(self, layout: SequenceLayout, device) -> torch.Tensor:
+        """``(Lv,)`` per-token loss weights summing to one (see ``reweight_loss_by_scale``)."""
+        return scale_weights(layout, self.scale_sizes, self.reweight_loss_by_scale, device)
 
     def loss(self, inputs: torch.Tensor | None, data_samples=None) -> dict[str, torch.Tensor]:
         """Training loss of a batch of videos (or cached latents).
@@ -499,74 +272,50 @@ class VideoAR(BaseModel):
         Returns ``loss`` (bitwise CE / CE) plus logging scalars ``acc_bit``, ``acc_token`` and
         the realised flip rates ``flip_rate/t{t}`` of the corrector.
         """
-        latent = self._latent_of(inputs, data_samples)
-        batch, _, latent_frames = latent.shape[:3]
-        layout = self.layout(latent_frames)
+        batch = self._batch_of(inputs, data_samples)
+        latent = self.latent_of(inputs, batch)
+        layout = self.layout(latent.shape[2])
         pyramid: FramePyramid = self.corrector(latent, self.quantizer)
-        cond = self.conditioner(data_samples, batch, latent.device)
+        cond = self.conditioner(batch, len(batch), latent.device)
         logits = self.logits_from_inputs(pyramid.inputs, cond, layout)
-        token_loss, bit_acc, token_acc = self._token_losses(logits, pyramid.labels)
-        weights = self._scale_weights(layout, latent.device)
-        out = {'loss': (token_loss * weights).sum(-1).mean()}
-        out['acc_bit' if self.label_kind == 'bits' else 'acc_token'] = bit_acc.mean().detach()
-        if self.label_kind == 'bits':
-            out['acc_token'] = token_acc.mean().detach()
+        weights = self.scale_weights(layout, latent.device)
+        out = weighted_loss(logits, pyramid.labels, weights, self.label_kind)
         out.update(pyramid.flip_rate_log())
         return out
 
-    # ---- sampling --------------------------------------------------------------------------
-    def _cfg_schedule(self, cfg_scale, cfg_schedule) -> BaseCFGSchedule:
-        if cfg_schedule is not None:
-            if isinstance(cfg_schedule, Mapping):
-                return build_checked(CFG_SCHEDULES, cfg_schedule, 'cfg_schedule')
-            return cfg_schedule
-        return ConstantCFG(1.0 if cfg_scale is None else float(cfg_scale))
+    # ---- mmengine entry points ---------------------------------------------------------------
+    def predict(
+        self, inputs: torch.Tensor | None, data_samples=None, num_frames: int | None = None
+    ) -> list[dict]:
+        """Sample one video per batch element, conditioned on its metadata, with ``sample_cfg``.
 
-    def _labels_to_latent_sum(self, labels_k: torch.Tensor, k: int) -> torch.Tensor:
-        codes = self.quantizer.labels_to_codes(labels_k, k)
-        return self.quantizer.codes_to_residual(codes, k).float()
-
-    @contextmanager
-    def _eval_mode(self):
-        """Run in eval mode (no condition dropout, no corruption), then restore the mode."""
-        was_training = self.training
-        self.eval()
-        try:
-            yield
-        finally:
-            self.train(was_training)
-
-    # ---- mmengine entry point ----------------------------------------------------------------
-    def predict(self, inputs: torch.Tensor | None, data_samples=None) -> list[dict]:
-        """Sample one video per batch element, conditioned on its metadata.
+        ``num_frames``: pixel frames to sample (default: those of a video ``inputs``, else the
+        training clip's). With ``sample_cfg['seed']`` the generator is seeded with ``seed`` plus
+        the first sample's dataset ``index``.
 
         Returns B dicts with ``pred_video (3, F, H, W)``, ``gt_video`` (when ``inputs`` is a
         video batch), ``label``, ``caption``, ``latent (d, T', h, w)``, ``labels (Lv, ...)`` and
         ``num_sampling_steps``.
         """
-        cfg = dict(self.sample_cfg)
         has_video = isinstance(inputs, torch.Tensor) and inputs.dim() == 5
-        batch = inputs.shape[0] if has_video else batch_size_of(data_samples)
-        num_frames = inputs.shape[2] if has_video else self.num_frames
-        generator = None
+        batch = self._batch_of(inputs, data_samples)
+        if num_frames is None:
+            num_frames = inputs.shape[2] if has_video else self.num_frames
+        cfg = dict(self.sample_cfg)
         seed = cfg.pop('seed', None)
+        generator = None
         if seed is not None:
-            indices = _field(data_samples, 'index', batch)
-            offset = int(indices[0]) if indices is not None else 0
+            offset = int(batch.index[0]) if len(batch) else 0
             generator = torch.Generator(device='cpu').manual_seed(int(seed) + offset)
-        result = sample_video(
-            self, data_samples, batch_size=batch, num_frames=num_frames, generator=generator, **cfg
-        )
-        labels = _field(data_samples, 'label', batch)
-        captions = _field(data_samples, 'caption', batch)
+        result = sample_video(self, batch, num_frames=num_frames, generator=generator, **cfg)
         outputs = []
-        for i in range(batch):
+        for i in range(len(batch)):
             item = dict(
                 pred_video=result['video'][i],
                 latent=result['latent'][i],
                 labels=result['labels'][i],
-                label=int(labels[i]) if labels is not None else -1,
-                caption=captions[i] if captions is not None else '',
+                label=int(batch.label[i]),
+                caption=batch.caption[i],
                 num_sampling_steps=result['num_sampling_steps'],
             )
             if has_video:
@@ -582,18 +331,16 @@ class VideoAR(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            latent = self._latent_of(inputs, data_samples)
-            return self.forward_logits(latent=latent, data_samples=data_samples)
+            batch = self._batch_of(inputs, data_samples)
+            return self.forward_logits(latent=self.latent_of(inputs, batch), data_samples=batch)
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}.")
 
-
-def _field(data_samples, key: str, batch: int):
-    from videoar.models.conditioners import get_field
-
-    value = get_field(data_samples, key, batch)
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    return value
+    def _batch_of(self, inputs, data_samples) -> VideoBatch:
+        """``data_samples`` as a :class:`VideoBatch` on the model's device (sized by a video
+        ``inputs`` when there are no data samples)."""
+        has_video = isinstance(inputs, torch.Tensor) and inputs.dim() == 5
+        size = inputs.shape[0] if has_video else None
+        return VideoBatch.of(data_samples, size).to(self.start_token.device)
 
 
 __all__ = ['VideoAR']

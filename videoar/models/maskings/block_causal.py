@@ -120,7 +120,7 @@ class SlidingWindowMask(BaseMasking):
 
 @MASKINGS.register_module()
 class RandomFrameMask(BaseMasking):
-    """VideoAR's Random Frame Mask (method reference §4.2).
+    """VideoAR's Random Frame Mask (the VideoAR paper, arXiv 2601.05966).
 
     In training, per sample and per query frame ``t``, each earlier frame ``t'`` inside the window
     ``[t - window, t - 1]`` stays visible with probability ``1 - drop_prob`` (all its blocks

@@ -183,8 +183,14 @@ class LearnedAbsolutePE(BasePositionalEncoding):
         self.scale_sizes, self.max_frames, self.max_prefix_len = new, frames, prefix
         self._index.clear()
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, *args, **kwargs):
-        """Map tables saved with another schedule / length onto this module's shapes."""
+    def adapt_state_dict(self, prefix: str, state_dict: dict) -> None:
+        """Map tables saved with another schedule / length onto this module's shapes, in place.
+
+        The weight-adaptation protocol of :mod:`videoar.utils.state_dict`:
+        :func:`resize_scale_table` for ``scale_pos`` (when the saved ``table_scale_sizes``
+        differ), frame and prefix rows truncated or extended by repeating the last learned row.
+        Idempotent: adapted entries carry this module's shapes and schedule.
+        """
         key_sizes = prefix + 'table_scale_sizes'
         if key_sizes in state_dict:
             saved = [tuple(s) for s in state_dict[key_sizes].tolist()]
@@ -198,7 +204,11 @@ class LearnedAbsolutePE(BasePositionalEncoding):
             rows = getattr(self, name).shape[0]
             if key in state_dict and state_dict[key].shape[0] != rows:
                 state_dict[key] = _resize_rows(state_dict[key], rows)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, *args, **kwargs)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Torch's plain ``load_state_dict`` adapts through :meth:`adapt_state_dict` too."""
+        self.adapt_state_dict(prefix, state_dict)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def extra_repr(self) -> str:
         return (

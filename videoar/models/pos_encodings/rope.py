@@ -250,7 +250,7 @@ class RoPE3D(AxialRoPE):
 
 @POS_ENCODINGS.register_module()
 class MultiScaleTemporalRoPE(AxialRoPE):
-    """VideoAR's Multi-scale Temporal RoPE (method reference §3.4).
+    """VideoAR's Multi-scale Temporal RoPE (the VideoAR paper, arXiv 2601.05966).
 
     Prefix token ``i`` sits at ``(i, i, i)``; the video token in cell ``(h, w)`` of any scale of
     frame ``t`` sits at ``(t + P, h + P, w + P)`` with raw per-scale indices (the paper's Fig. 2;

@@ -2,7 +2,7 @@
 
 A quantizer works on single latent frames ``(N, d, h, w)`` (fold the time axis into the batch
 with ``rearrange(latent, 'b d t h w -> (b t) d h w')``): each latent frame is quantized
-independently (VideoAR §2.1). Over a scale schedule ``scale_sizes = [(h_1, w_1), ..., (h_K, w_K)]``
+independently (as in the VideoAR paper). Over a scale schedule ``scale_sizes = [(h_1, w_1), ..., (h_K, w_K)]``
 with ``(h_K, w_K) = (h, w)`` it produces a residual pyramid:
 
     cum = 0
@@ -14,9 +14,10 @@ with ``(h_K, w_K) = (h, w)`` it produces a residual pyramid:
 Labels are bits ``(N, h_k, w_k, num_bits)`` (``label_kind == 'bits'``, long in {0, 1}) or
 codebook indices ``(N, h_k, w_k)`` (``label_kind == 'index'``, long).
 
-The autoregressive model only uses this interface: ``forward`` to get labels, ``labels_to_codes``
-and ``codes_to_residual`` to turn sampled labels into latent, ``resize_to_scale`` and
-``teacher_forcing_inputs`` to build the inputs of the next scale.
+The autoregressive model only uses this interface, through the residual pyramid of
+:mod:`videoar.models.sequence.pyramid`: ``quantize_residual`` to get the labels of a scale,
+``labels_to_codes`` and ``codes_to_residual`` to turn (sampled) labels into latent, and
+``resize_to_scale`` to build the input of the next scale.
 """
 
 from __future__ import annotations
@@ -86,12 +87,14 @@ class MultiScaleQuantizer(nn.Module):
         # the schedule travels with the weights, so a checkpoint can be loaded under another one
         self.register_buffer('scale_schedule', torch.tensor(self.scale_sizes, dtype=torch.long))
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        """Load per-scale tensors saved under another scale schedule (curriculum stages).
+    def adapt_state_dict(self, prefix: str, state_dict: dict) -> None:
+        """Map per-scale tensors saved under another scale schedule onto this one, in place.
 
-        Each scale of this schedule takes the saved scale of the same size, else the one at the
-        closest relative size ``log(h_k / h_K)``; without a saved schedule, scale ``k`` takes
-        saved scale ``min(k, K_saved - 1)``.
+        The weight-adaptation protocol of :mod:`videoar.utils.state_dict` (curriculum stages at
+        other resolutions). Each scale of this schedule takes the saved scale of the same size,
+        else the one at the closest relative size ``log(h_k / h_K)``; without a saved schedule
+        (checkpoints from before it was stored), scale ``k`` takes saved scale
+        ``min(k, K_saved - 1)``. Idempotent: adapted entries carry this schedule.
         """
         saved = state_dict.get(prefix + 'scale_schedule')
         mine = self.scale_schedule
@@ -108,6 +111,10 @@ class MultiScaleQuantizer(nn.Module):
             state_dict[prefix + 'scale_schedule'] = mine.clone()
         elif saved is None:
             state_dict[prefix + 'scale_schedule'] = mine.clone()  # checkpoints from before
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Torch's plain ``load_state_dict`` adapts through :meth:`adapt_state_dict` too."""
+        self.adapt_state_dict(prefix, state_dict)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _schedule_mapping(self, saved, saved_len) -> torch.Tensor:
@@ -241,25 +248,3 @@ class MultiScaleQuantizer(nn.Module):
     def usage_stats(self, labels: list[torch.Tensor]) -> dict[str, float]:
         """Per-scale usage statistics for logging. Subclasses override."""
         return {}
-
-    # ---- helpers the AR model uses -------------------------------------------------------
-    def labels_to_latent(self, labels: list[torch.Tensor]) -> torch.Tensor:
-        """K label maps -> the quantized latent ``(N, d, h, w)``."""
-        cum = None
-        for k, labels_k in enumerate(labels):
-            contrib = self.codes_to_residual(self.labels_to_codes(labels_k, k), k)
-            cum = contrib if cum is None else cum + contrib
-        return cum
-
-    def teacher_forcing_inputs(self, labels: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Inputs for predicting scales 2..K of a frame from its labels.
-
-        Entry ``k`` (0-based, ``k = 0..K-2``) is the running sum of scales ``0..k`` resized to
-        scale ``k + 1``: ``(N, d, h_{k+1}, w_{k+1})``.
-        """
-        inputs, cum = [], None
-        for k in range(self.num_scales - 1):
-            contrib = self.codes_to_residual(self.labels_to_codes(labels[k], k), k)
-            cum = contrib if cum is None else cum + contrib
-            inputs.append(self.resize_to_scale(cum, k + 1))
-        return inputs

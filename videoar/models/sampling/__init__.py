@@ -1,18 +1,23 @@
-"""Sampling pieces: CFG schedules and per-bit / per-token samplers."""
+"""Sampling: the block-loop sampler (``sample_video``), CFG schedules and per-bit / per-token
+label samplers."""
 
-from .cfg_schedules import BaseCFGSchedule, ConstantCFG
+from .cfg_schedules import BaseCFGSchedule, ConstantCFG, resolve_cfg_schedule
+from .sampler import BlockRunner, sample_video
 from .samplers import LabelSampler, filter_logits, sample_bits, sample_logits, sample_tokens
 from .video_cfg_schedules import DecreasingCFG, LinearScaleCFG, TemporalSpatialCFG
 
 __all__ = [
     'BaseCFGSchedule',
+    'BlockRunner',
     'ConstantCFG',
     'DecreasingCFG',
     'LabelSampler',
     'LinearScaleCFG',
     'TemporalSpatialCFG',
     'filter_logits',
+    'resolve_cfg_schedule',
     'sample_bits',
     'sample_logits',
     'sample_tokens',
+    'sample_video',
 ]

@@ -7,8 +7,10 @@ The sampler combines conditional and unconditional logits as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from videoar.registry import CFG_SCHEDULES
-from videoar.utils import ConfigError
+from videoar.utils import ConfigError, build_checked
 
 
 class BaseCFGSchedule:
@@ -51,3 +53,15 @@ class ConstantCFG(BaseCFGSchedule):
 
     def __call__(self, t: int, k: int, num_frames: int, num_scales: int) -> float:
         return self.scale
+
+
+def resolve_cfg_schedule(
+    cfg_scale: float | None = None, cfg_schedule: BaseCFGSchedule | Mapping | None = None
+) -> BaseCFGSchedule:
+    """The guidance schedule of a sampling call: ``cfg_schedule`` (an object, or a config of a
+    ``CFG_SCHEDULES`` entry) when given, else ``ConstantCFG(cfg_scale)`` (1 = no guidance)."""
+    if cfg_schedule is not None:
+        if isinstance(cfg_schedule, Mapping):
+            return build_checked(CFG_SCHEDULES, cfg_schedule, 'cfg_schedule')
+        return cfg_schedule
+    return ConstantCFG(1.0 if cfg_scale is None else float(cfg_scale))

@@ -12,7 +12,7 @@ scale; a single frame as the first frame.) Logits are combined as
 
 * :class:`LinearScaleCFG` (VAR): ``gamma(t, k) = start + (max_scale - start) * v(k)``, the same in
   every frame.
-* :class:`TemporalSpatialCFG` (VideoAR, class-conditional; method notes §6): the first scale of
+* :class:`TemporalSpatialCFG` (VideoAR, class-conditional): the first scale of
   frame ``t`` gets ``g0(t) = first_start + (first_end - first_start) * u(t)`` (1 -> 5 over the
   frames) and inside the frame the scale rises linearly to ``max_scale`` (10):
   ``gamma(t, k) = g0(t) + (max_scale - g0(t)) * v(k)``.

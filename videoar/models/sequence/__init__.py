@@ -1,24 +1,30 @@
-"""The (frame, scale) sequence layout and the teacher-forcing pyramid of a video."""
+"""The (frame, scale) sequence layout, the residual pyramid and teacher forcing of a video."""
 
 from .layout import LayoutCache, SequenceLayout, get_layout, normalize_scale_sizes
+from .pyramid import (
+    ResidualPyramid,
+    blocks_to_sequence,
+    flatten_labels,
+    flatten_tokens,
+    inputs_from_labels,
+    labels_to_latent,
+    unflatten_labels,
+    unflatten_tokens,
+)
 from .teacher_forcing import (
     FramePyramid,
-    block_input,
     build_teacher_forcing,
     draw_randint,
     draw_uniform,
-    flatten_labels,
-    flatten_tokens,
     flip_labels,
-    unflatten_labels,
-    unflatten_tokens,
 )
 
 __all__ = [
     'FramePyramid',
     'LayoutCache',
+    'ResidualPyramid',
     'SequenceLayout',
-    'block_input',
+    'blocks_to_sequence',
     'build_teacher_forcing',
     'draw_randint',
     'draw_uniform',
@@ -26,6 +32,8 @@ __all__ = [
     'flatten_tokens',
     'flip_labels',
     'get_layout',
+    'inputs_from_labels',
+    'labels_to_latent',
     'normalize_scale_sizes',
     'unflatten_labels',
     'unflatten_tokens',

@@ -1,4 +1,4 @@
-"""The causal 3D video tokenizer (VideoAR §2.1) and its 2D per-frame counterpart.
+"""The causal 3D video tokenizer (as in the VideoAR paper) and its 2D per-frame counterpart.
 
 ``CausalVideoTokenizer`` maps ``(B, 3, 1 + T, H, W)`` videos in ``[-1, 1]`` to latents
 ``(B, d, 1 + T / tau, H / s, W / s)`` with causal 3D convolutions: latent frame ``j`` depends on
@@ -28,7 +28,8 @@ from videoar.utils import (
     check_positive,
 )
 
-from .layers import PAD_MODES, Decoder, Encoder, TimeExpand, inflate_state_dict
+from .layers import PAD_MODES, TimeExpand
+from .networks import Decoder, Encoder, inflate_state_dict
 
 TEMPORAL_STRIDES = (1, 2, 4)
 SPATIAL_STRIDES = (4, 8, 16)

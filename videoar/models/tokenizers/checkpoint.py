@@ -6,6 +6,7 @@ from torch import nn
 
 from videoar.io.checkpoint import load_state_dict
 from videoar.utils import freeze
+from videoar.utils.state_dict import load_adapted_state_dict
 
 
 def _sub_state(state: dict, prefix: str) -> dict:
@@ -20,7 +21,10 @@ def load_tokenizer_checkpoint(
     Args:
         path: an mmengine checkpoint (``ckpt['state_dict']``) or a bare state dict, loaded with
             ``weights_only=True`` (:func:`videoar.io.checkpoint.load_state_dict`).
-        tokenizer, quantizer: built modules of the same config (strictly loaded).
+        tokenizer, quantizer: built modules of the same config, strictly loaded after the
+            modules' own adaptation (:func:`videoar.utils.state_dict.load_adapted_state_dict`):
+            a quantizer trained with another scale schedule takes the checkpoint's per-scale
+            tables mapped onto its schedule (the curriculum's stage 1 uses fewer scales).
         freeze_modules: put both in eval mode without gradients (the AR model's frozen pair).
 
     Returns:
@@ -28,7 +32,7 @@ def load_tokenizer_checkpoint(
 
     Raises:
         KeyError: the checkpoint holds no ``tokenizer.`` or no ``quantizer.`` weights.
-        RuntimeError: a strict-load mismatch (a different config).
+        RuntimeError: the weights do not fit after adaptation (a different architecture).
     """
     state = load_state_dict(path)
     for prefix, module in (('tokenizer.', tokenizer), ('quantizer.', quantizer)):
@@ -40,7 +44,7 @@ def load_tokenizer_checkpoint(
                 f'(first keys: {list(state)[:5]})'
             )
         try:
-            module.load_state_dict(sub, strict=True)
+            load_adapted_state_dict(module, sub, logger='silent', strict=True)
         except RuntimeError as err:
             raise RuntimeError(
                 f'{path!r}: the {prefix[:-1]} weights do not fit the configured '

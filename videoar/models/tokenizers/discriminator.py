@@ -15,7 +15,7 @@ from torch import nn
 from videoar.registry import MODELS
 from videoar.utils import ConfigError, check_positive
 
-from .layers import _num_groups
+from .layers import num_groups
 
 
 @MODELS.register_module()
@@ -51,7 +51,7 @@ class PatchDiscriminator3D(nn.Module):
             st = 2 if i >= num_layers - temporal_downsample else 1
             layers.append(nn.Conv3d(prev, ch, (3, 4, 4), stride=(st, 2, 2), padding=1))
             if i > 0:
-                layers.append(nn.GroupNorm(_num_groups(ch), ch))
+                layers.append(nn.GroupNorm(num_groups(ch), ch))
             layers.append(nn.LeakyReLU(0.2))
             prev = ch
         layers.append(nn.Conv3d(prev, 1, 3, padding=1))

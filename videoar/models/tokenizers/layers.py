@@ -2,7 +2,8 @@
 
 Every block is written once for both ``dims=3`` (video ``(B, C, T, H, W)``, causal in time) and
 ``dims=2`` (images ``(B, C, H, W)``), with identical parameter names, so a 2D state dict inflates
-into the 3D model key by key (see :func:`inflate_state_dict`).
+into the 3D model key by key (see :func:`~videoar.models.tokenizers.networks.inflate_state_dict`).
+The encoder and decoder built from these blocks are in :mod:`~videoar.models.tokenizers.networks`.
 
 Causality: a :class:`CausalConv3d` pads ``k_t - 1`` frames on the past side only (replicate of
 the first frame, or zeros) and never looks at later frames; normalisation is per frame
@@ -41,7 +42,7 @@ class FrameGroupNorm(nn.GroupNorm):
         return super().forward(x.float()).to(x.dtype)
 
 
-def _num_groups(channels: int, max_groups: int = 32, min_group_size: int = 4) -> int:
+def num_groups(channels: int, max_groups: int = 32, min_group_size: int = 4) -> int:
     """The largest divisor of ``channels`` that is ``<= max_groups`` and leaves at least
     ``min_group_size`` channels per group (so small models do not degrade to InstanceNorm)."""
     groups = max(1, min(max_groups, channels // min_group_size))
@@ -149,9 +150,9 @@ class ResBlock(nn.Module):
     ):
         super().__init__()
         conv_kwargs = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
-        self.norm1 = FrameGroupNorm(_num_groups(in_channels), in_channels)
+        self.norm1 = FrameGroupNorm(num_groups(in_channels), in_channels)
         self.conv1 = make_conv(dims, in_channels, out_channels, 3, **conv_kwargs)
-        self.norm2 = FrameGroupNorm(_num_groups(out_channels), out_channels)
+        self.norm2 = FrameGroupNorm(num_groups(out_channels), out_channels)
         self.conv2 = make_conv(dims, out_channels, out_channels, 3, **conv_kwargs)
         self.shortcut = (
             make_conv(dims, in_channels, out_channels, 1, temporal_kernel_size=1)
@@ -267,145 +268,3 @@ class Upsample(nn.Module):
         else:
             x = F.interpolate(x, scale_factor=2.0, mode='nearest')
         return self.conv(x, cache)
-
-
-class Encoder(nn.Module):
-    """``(B, 3, F, H, W) -> (B, d, T', H / 2^S, W / 2^S)`` (or the 2D analogue).
-
-    Stage ``i`` (``i < S``): ``num_res_blocks`` ResBlocks to ``base * mult[i]`` channels, then a
-    stride-2 Downsample (temporal too if ``i`` is in ``temporal_stages``).
-    """
-
-    def __init__(
-        self,
-        dims,
-        in_channels,
-        latent_dim,
-        base_channels,
-        channel_mult,
-        num_res_blocks,
-        temporal_stages,
-        temporal_kernel_size=3,
-        pad_mode='replicate',
-        block_temporal_kernel_size=None,
-    ):
-        super().__init__()
-        kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
-        block_kt = (
-            temporal_kernel_size
-            if block_temporal_kernel_size is None
-            else block_temporal_kernel_size
-        )
-        bkw = dict(temporal_kernel_size=block_kt, pad_mode=pad_mode)
-        chans = [base_channels * m for m in channel_mult]
-        self.conv_in = make_conv(dims, in_channels, chans[0], 3, **kw)
-        self.stages = nn.ModuleList()
-        prev = chans[0]
-        for i, ch in enumerate(chans):
-            stage = nn.Module()
-            stage.blocks = nn.ModuleList(
-                ResBlock(dims, prev if j == 0 else ch, ch, **bkw) for j in range(num_res_blocks)
-            )
-            stage.down = Downsample(dims, ch, i in temporal_stages, **kw)
-            self.stages.append(stage)
-            prev = ch
-        self.mid = ResBlock(dims, prev, prev, **bkw)
-        self.norm_out = FrameGroupNorm(_num_groups(prev), prev)
-        self.conv_out = make_conv(dims, prev, latent_dim, 3, **kw)
-
-    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        h = self.conv_in(x, cache)
-        for stage in self.stages:
-            for block in stage.blocks:
-                h = block(h, cache)
-            h = stage.down(h, cache)
-        h = self.mid(h, cache)
-        return self.conv_out(F.silu(self.norm_out(h)), cache)
-
-
-class Decoder(nn.Module):
-    """``(B, d, T', h, w) -> (B, 3, F, h * 2^S, w * 2^S)``: the mirror of :class:`Encoder`."""
-
-    def __init__(
-        self,
-        dims,
-        out_channels,
-        latent_dim,
-        base_channels,
-        channel_mult,
-        num_res_blocks,
-        temporal_stages,
-        temporal_kernel_size=3,
-        pad_mode='replicate',
-        block_temporal_kernel_size=None,
-    ):
-        super().__init__()
-        kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
-        block_kt = (
-            temporal_kernel_size
-            if block_temporal_kernel_size is None
-            else block_temporal_kernel_size
-        )
-        bkw = dict(temporal_kernel_size=block_kt, pad_mode=pad_mode)
-        chans = [base_channels * m for m in channel_mult]
-        prev = chans[-1]
-        self.conv_in = make_conv(dims, latent_dim, prev, 3, **kw)
-        self.mid = ResBlock(dims, prev, prev, **bkw)
-        self.stages = nn.ModuleList()
-        for i in reversed(range(len(chans))):
-            ch = chans[i]
-            stage = nn.Module()
-            stage.up = Upsample(dims, prev, i in temporal_stages, **kw)
-            stage.blocks = nn.ModuleList(
-                ResBlock(dims, prev if j == 0 else ch, ch, **bkw) for j in range(num_res_blocks)
-            )
-            self.stages.append(stage)
-            prev = ch
-        self.norm_out = FrameGroupNorm(_num_groups(prev), prev)
-        self.conv_out = make_conv(dims, prev, out_channels, 3, **kw)
-
-    def forward(self, z: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        h = self.mid(self.conv_in(z, cache), cache)
-        for stage in self.stages:
-            h = stage.up(h, cache)
-            for block in stage.blocks:
-                h = block(h, cache)
-        return self.conv_out(F.silu(self.norm_out(h)), cache)
-
-
-def inflate_state_dict(state_dict_2d: dict, state_dict_3d: dict, keep_3d=()) -> dict:
-    """Map a 2D model's weights onto a 3D model of the same layout.
-
-    A 2D kernel ``(O, I, kh, kw)`` goes into the temporally last slice of the 3D kernel
-    ``(O, I, kt, kh, kw)`` (the current frame of a causal conv); the other slices are zero.
-    Every other tensor is copied. Keys in ``keep_3d`` (3D-only modules, e.g. the identity
-    :class:`TimeExpand`) keep their 3D values. Raises ``KeyError``/``ValueError`` on a layout
-    mismatch.
-    """
-    keep_3d = set(keep_3d)
-    missing = sorted(set(state_dict_3d) - set(state_dict_2d) - keep_3d)
-    unexpected = sorted(set(state_dict_2d) - set(state_dict_3d))
-    if missing or unexpected:
-        raise KeyError(
-            f'2D and 3D tokenizer layouts differ: missing in 2D {missing[:5]}, '
-            f'not in 3D {unexpected[:5]}; build both from the same config.'
-        )
-    out = {}
-    for name, target in state_dict_3d.items():
-        if name in keep_3d:
-            out[name] = target.clone()
-            continue
-        source = state_dict_2d[name]
-        if target.dim() == 5 and source.dim() == 4:
-            if tuple(target.shape[:2]) + tuple(target.shape[3:]) != tuple(source.shape):
-                raise ValueError(
-                    f'{name}: cannot inflate {tuple(source.shape)} into {tuple(target.shape)}'
-                )
-            weight = torch.zeros_like(target)
-            weight[:, :, -1] = source.to(target.dtype)
-            out[name] = weight
-        else:
-            if target.shape != source.shape:
-                raise ValueError(f'{name}: shape {tuple(source.shape)} != {tuple(target.shape)}')
-            out[name] = source.to(target.dtype).clone()
-    return out

@@ -28,6 +28,7 @@ from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from torch import nn
 
+from videoar.models.sequence import labels_to_latent
 from videoar.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS, QUANTIZERS, TOKENIZERS
 from videoar.utils import ConfigError, build_checked
 
@@ -132,7 +133,7 @@ class VideoTokenizer(BaseModel):
         """K label maps ``(B, T', h_k, w_k, ...)`` -> video ``(B, 3, F, H, W)``."""
         b, t = labels[0].shape[:2]
         flat = [lab.flatten(0, 1) for lab in labels]
-        latent = rearrange(self.quantizer.labels_to_latent(flat), '(b t) d h w -> b d t h w', b=b)
+        latent = rearrange(labels_to_latent(self.quantizer, flat), '(b t) d h w -> b d t h w', b=b)
         return self.decode_from_latent(latent)
 
     def decode_from_latent(self, latent: torch.Tensor) -> torch.Tensor:

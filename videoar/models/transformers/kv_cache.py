@@ -1,8 +1,8 @@
 """An explicit key/value cache for autoregressive sampling.
 
 The sampler creates a :class:`KVCache`, passes it to every transformer forward, and resets or
-trims it; the transformer modules hold no hidden caching state (DESIGN.md, "model, sampling
-process and sampler kept apart").
+trims it; the transformer modules hold no hidden caching state, so the model and the sampling
+loop stay apart.
 
 Storage is preallocated: ``k`` and ``v`` are ``(num_layers, B, H, max_len, Dh)`` and ``length``
 points one past the last cached position. During one transformer forward with ``L`` new tokens,

@@ -1,15 +1,13 @@
-"""load_adapted_state_dict (overlap slices, adapt_state_dict, module loaders) and
-find_final_checkpoint."""
-
-import json
-import os
+"""load_adapted_state_dict: overlap slices, the adapt_state_dict protocol (also from torch's
+plain load_state_dict), strict loading, and the quantizer / positional-table adaptation."""
 
 import pytest
 import torch
 from torch import nn
 
-from videoar.engine.weights import load_adapted_state_dict
-from videoar.io.checkpoint import CheckpointNotFoundError, find_final_checkpoint
+from videoar.models.pos_encodings.learned import LearnedAbsolutePE, resize_scale_table
+from videoar.models.quantizers.bsq import MultiScaleBSQ
+from videoar.utils.state_dict import load_adapted_state_dict
 
 
 class Interpolating(nn.Module):
@@ -68,24 +66,30 @@ def test_adapt_state_dict_is_called_for_mismatched_tensor():
     assert 'adapt_state_dict' in report.adapted['pos.table']
 
 
-def test_module_loader_resizing_is_respected():
-    """A module that resizes in its own _load_from_state_dict is not overridden by slicing."""
+def test_module_adaptation_is_respected_by_plain_and_adapted_loading():
+    """A module's own adapt_state_dict wins over slicing, from both loading paths."""
 
     class Resizing(nn.Module):
         def __init__(self, rows):
             super().__init__()
             self.table = nn.Parameter(torch.zeros(rows))
 
-        def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        def adapt_state_dict(self, prefix, state_dict):
             key = prefix + 'table'
             if key in state_dict and state_dict[key].shape != self.table.shape:
                 state_dict[key] = state_dict[key].repeat_interleave(2)
+
+        def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+            self.adapt_state_dict(prefix, state_dict)
             super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     dst = nn.Sequential(Resizing(4))
     report = load_adapted_state_dict(dst, {'0.table': torch.tensor([1.0, 2.0])})
     assert torch.equal(dst[0].table.data, torch.tensor([1.0, 1.0, 2.0, 2.0]))
-    assert 'loader' in report.adapted['0.table']
+    assert 'Resizing.adapt_state_dict' in report.adapted['0.table']
+    plain = nn.Sequential(Resizing(4))
+    plain.load_state_dict({'0.table': torch.tensor([3.0, 4.0])})  # strict torch loading
+    assert torch.equal(plain[0].table.data, torch.tensor([3.0, 3.0, 4.0, 4.0]))
 
 
 def test_missing_unexpected_prefixes_and_module_prefix():
@@ -100,32 +104,8 @@ def test_missing_unexpected_prefixes_and_module_prefix():
     assert 'linear.weight' in report.not_selected
 
 
-def test_find_final_checkpoint(tmp_path):
-    work = tmp_path / 'stage1'
-    with pytest.raises(CheckpointNotFoundError, match='run `python tools/train.py s1.py` first'):
-        find_final_checkpoint(str(work), command='python tools/train.py s1.py')
-    work.mkdir()
-    ckpt = work / 'iter_4.pth'
-    torch.save({'state_dict': {}}, ckpt)
-    (work / 'last_checkpoint').write_text(str(ckpt))
-    assert find_final_checkpoint(str(work)) == str(ckpt)
-    with pytest.raises(CheckpointNotFoundError, match='finished.json'):
-        find_final_checkpoint(str(work), require_finished=True)
-    final = work / 'iter_8.pth'
-    torch.save({'state_dict': {}}, final)
-    (work / 'finished.json').write_text(json.dumps({'checkpoint': 'iter_8.pth'}))
-    assert find_final_checkpoint(str(work), require_finished=True) == os.path.join(
-        work, 'iter_8.pth'
-    )
-    os.remove(final)
-    with pytest.raises(CheckpointNotFoundError, match='does not exist'):
-        find_final_checkpoint(str(work))
-
-
 def test_learned_positional_table_resizes_through_its_own_loader():
     """VideoAR's LearnedAbsolutePE resizes a table of another scale schedule while loading."""
-    from videoar.models.pos_encodings.learned import LearnedAbsolutePE, resize_scale_table
-
     torch.manual_seed(0)
     src = LearnedAbsolutePE(dim=4, scale_sizes=[1, 2], max_frames=2)
     dst = LearnedAbsolutePE(dim=4, scale_sizes=[1, 2, 4], max_frames=3)
@@ -140,19 +120,28 @@ def test_learned_positional_table_resizes_through_its_own_loader():
     assert 'overlapping' not in report.adapted['pe.scale_pos']
 
 
-def test_resolve_checkpoint_accepts_file_dir_and_names_the_command(tmp_path):
-    from videoar.io.checkpoint import CheckpointNotFoundError, resolve_checkpoint
+def test_strict_raises_on_what_adaptation_cannot_fix_and_loads_otherwise():
+    src, dst = Net(scales=2, rows=3), Net(scales=4, rows=3)
+    with pytest.raises(RuntimeError, match=r'size mismatch for scale_embed.weight'):
+        load_adapted_state_dict(dst, src.state_dict(), strict=True)
+    state = {k: v for k, v in Net(2, rows=2).state_dict().items() if k != 'steps'}
+    with pytest.raises(RuntimeError, match=r"missing keys: \['steps'\]"):
+        load_adapted_state_dict(Net(2, rows=5), state, strict=True)
+    same = Net(2, rows=5)
+    report = load_adapted_state_dict(same, Net(2, rows=2).state_dict(), strict=True)
+    assert same.pos.calls == ['pos.'] and not report.missing and not report.unexpected
 
-    ckpt = tmp_path / 'run' / 'iter_5.pth'
-    ckpt.parent.mkdir()
-    ckpt.write_bytes(b'x')
-    (tmp_path / 'run' / 'last_checkpoint').write_text(str(ckpt))
-    assert resolve_checkpoint(str(ckpt)) == str(ckpt)
-    assert resolve_checkpoint(str(tmp_path / 'run')) == str(ckpt)
-    assert resolve_checkpoint(dict(work_dir=str(tmp_path / 'run'))) == str(ckpt)
-    assert resolve_checkpoint(None) is None
-    cmd = 'python tools/train.py configs/tokenizer/x.py'
-    import pytest
 
-    with pytest.raises(CheckpointNotFoundError, match='configs/tokenizer/x.py'):
-        resolve_checkpoint(dict(work_dir=str(tmp_path / 'missing'), command=cmd))
+@pytest.mark.parametrize('loader', ['plain', 'adapted'])
+def test_quantizer_of_another_schedule_loads_through_the_protocol(loader):
+    """A 4-scale tokenizer quantizer loads into a 2-scale one (curriculum stage 1)."""
+    trained = MultiScaleBSQ(embed_dim=4, scale_sizes=[1, 2, 3, 4], scale_init=[0.9, 0.5, 0.3, 0.2])
+    small = MultiScaleBSQ(embed_dim=4, scale_sizes=[2, 4])
+    if loader == 'plain':
+        small.load_state_dict(trained.state_dict())
+    else:
+        report = load_adapted_state_dict(small, trained.state_dict(), strict=True)
+        assert 'MultiScaleBSQ.adapt_state_dict' in report.adapted['scale_schedule']
+    # scales of the same size take the saved scale of that size: sizes 2 and 4 are scales 1, 3
+    assert torch.allclose(small.log_scales.exp(), torch.tensor([0.5, 0.2]))
+    assert small.scale_schedule.tolist() == [[2, 2], [4, 4]]

@@ -1,0 +1,173 @@
+"""The sequence forward of :class:`~videoar.models.generators.VideoAR`: embeddings, attention
+masks and the transformer over a range of positions, shared by training and the sampler.
+
+Embedding of a video token of block ``(t, k)``: ``word_embed(norm(input)) + s_k (+ additive
+PE)``; the tokens of block ``(0, 0)`` get the start token ``pooled condition + start vector`` (the
+SOS, VAR's convention) instead of an input. With ``cond_mode='prefix'`` the condition tokens lead
+the sequence; with ``'adaln'`` there is no prefix and the pooled condition modulates the blocks.
+
+A full forward (training, teacher forcing) and the sampler's cached forwards of one block each
+call :meth:`SequenceForward.forward_blocks`, so both see the same embeddings, masks and positions.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from videoar.models.conditioners import Condition
+from videoar.models.sequence import SequenceLayout
+from videoar.models.transformers import KVCache
+
+
+class SequenceForward:
+    """Mixin of :class:`VideoAR` (an ``nn.Module``) for the sequence forward.
+
+    Reads the model's ``word_embed``, ``word_embed_norm``, ``scale_embed``, ``start_token``,
+    ``pos_encoding``, ``masking``, ``transformer``, ``head``, ``dim``, ``cond_mode`` and
+    ``scale_embed_every_block``.
+    """
+
+    # ---- embedding -------------------------------------------------------------------------
+    def scale_table(self, layout: SequenceLayout, start: int, end: int, device) -> torch.Tensor:
+        """``(end - start, C)``: ``s_k`` of each video position in ``[start, end)`` (0 on the
+        prefix)."""
+        scales = layout.scale_index[start:end].to(device)
+        return self.scale_embed(scales.clamp(min=0)) * (scales >= 0).unsqueeze(-1)
+
+    def additive_pe(self, layout: SequenceLayout, start: int, end: int) -> torch.Tensor | None:
+        """``(end - start, C)`` additive positional embedding, or ``None``."""
+        if self.pos_encoding is None:
+            return None
+        return self.pos_encoding.embedding(layout, start, end)
+
+    def rotary(self, layout: SequenceLayout, start: int, end: int):
+        """``(cos, sin)`` each ``(end - start, head_dim)``, or ``None``."""
+        if self.pos_encoding is None:
+            return None
+        return self.pos_encoding.rotary(layout, start, end)
+
+    def embed_prefix(self, cond: Condition, layout: SequenceLayout) -> torch.Tensor:
+        """The prefix tokens ``(B, P, C)`` (empty when ``P = 0``)."""
+        prefix = cond.prefix[:, : layout.prefix_len]
+        if layout.prefix_len == 0:
+            return prefix.new_zeros(cond.batch_size, 0, self.dim)
+        if prefix.shape[1] != layout.prefix_len:
+            raise ValueError(
+                f'the conditioner gave {prefix.shape[1]} prefix tokens, the layout has '
+                f'{layout.prefix_len}.'
+            )
+        pe = self.additive_pe(layout, 0, layout.prefix_len)
+        return prefix if pe is None else prefix + pe.to(prefix)
+
+    def embed_video(
+        self, inputs: torch.Tensor, cond: Condition, layout: SequenceLayout, start: int
+    ) -> torch.Tensor:
+        """Embed video inputs ``(B, n, d)`` at sequence positions ``[start, start + n)``.
+
+        ``start >= P``. Tokens of block (0, 0) get the SOS (pooled condition + start vector).
+        """
+        end = start + inputs.shape[1]
+        x = self.word_embed(self.word_embed_norm(inputs.to(self.word_embed.weight.dtype)))
+        sos_end = layout.block_slice(0, 0).stop
+        if start < sos_end:
+            is_sos = (torch.arange(start, end, device=x.device) < sos_end).to(x.dtype)
+            sos = cond.pooled + self.start_token  # (B, C)
+            x = x + is_sos[None, :, None] * sos[:, None, :]
+        if not self.scale_embed_every_block:
+            x = x + self.scale_table(layout, start, end, x.device)
+        pe = self.additive_pe(layout, start, end)
+        return x if pe is None else x + pe.to(x)
+
+    def block_bias(self, layout: SequenceLayout, start: int, end: int, device):
+        """``(1, end - start, C)`` scale embedding added before every transformer block (with
+        ``scale_embed_every_block``), else ``None``."""
+        if not self.scale_embed_every_block:
+            return None
+        return self.scale_table(layout, start, end, device).unsqueeze(0)
+
+    # ---- attention masks -------------------------------------------------------------------
+    def attention_mask(
+        self,
+        layout: SequenceLayout,
+        cond: Condition,
+        start: int = 0,
+        end: int | None = None,
+    ) -> torch.Tensor:
+        """``(B|1, end - start, end)`` bool mask of the queries at ``[start, end)``.
+
+        The masking strategy's mask (random in training, cached in eval) AND the prefix key
+        padding of ``cond``, OR the diagonal (a token always sees itself).
+        """
+        end = layout.total_len if end is None else end
+        device = cond.pooled.device
+        mask = self.masking(layout, cond.batch_size, self.training, None, device)
+        mask = mask[:, start:end, :end]
+        key_valid = _key_valid(cond, layout, end)
+        if key_valid is not None:
+            mask = mask & key_valid[:, None, :]
+        rows = torch.arange(end - start, device=device)
+        diag = torch.zeros(end - start, end, dtype=torch.bool, device=device)
+        diag[rows, rows + start] = True
+        return mask | diag
+
+    # ---- the transformer -------------------------------------------------------------------
+    def transformer_cond(self, cond: Condition) -> torch.Tensor | None:
+        """The AdaLN condition ``(B, C)`` (``cond_mode='adaln'``), else ``None``."""
+        return cond.pooled if self.cond_mode == 'adaln' else None
+
+    def forward_blocks(
+        self,
+        x: torch.Tensor,
+        cond: Condition,
+        layout: SequenceLayout,
+        start: int = 0,
+        mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        """Embedded tokens ``x (B, n, C)`` at positions ``[start, start + n)`` -> hidden states.
+
+        Without a ``cache`` the positions must start at 0; with one, the ``start`` earlier
+        positions are in the cache and ``x``'s keys/values are appended. ``mask``: the
+        :meth:`attention_mask` of these queries (built here when ``None``).
+        """
+        end = start + x.shape[1]
+        if mask is None:
+            mask = self.attention_mask(layout, cond, start, end)
+        return self.transformer(
+            x,
+            attn_mask=mask,
+            rotary=self.rotary(layout, start, end),
+            cond=self.transformer_cond(cond),
+            cache=cache,
+            block_bias=self.block_bias(layout, start, end, x.device),
+        )
+
+    def logits_from_inputs(
+        self, inputs: torch.Tensor, cond: Condition, layout: SequenceLayout
+    ) -> torch.Tensor:
+        """One forward over ``[prefix | video]``; ``inputs (B, Lv, d)`` -> logits ``(B, Lv, n)``.
+
+        ``n = quantizer.logits_per_token``. Uses the training mask in training mode.
+        """
+        x = torch.cat(
+            [
+                self.embed_prefix(cond, layout),
+                self.embed_video(inputs, cond, layout, layout.prefix_len),
+            ],
+            dim=1,
+        )
+        hidden = self.forward_blocks(x, cond, layout)
+        return self.head(hidden[:, layout.prefix_len :])
+
+
+def _key_valid(cond: Condition, layout: SequenceLayout, end: int) -> torch.Tensor | None:
+    """``(B, end)`` bool: False on padded prefix keys; ``None`` when nothing is padded."""
+    if layout.prefix_len == 0 or bool(cond.prefix_mask.all()):
+        return None
+    video = torch.ones(
+        cond.batch_size, end - layout.prefix_len, dtype=torch.bool, device=cond.pooled.device
+    )
+    return torch.cat([cond.prefix_mask[:, : layout.prefix_len].bool(), video], dim=1)[:, :end]
+
+
+__all__ = ['SequenceForward']
