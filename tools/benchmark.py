@@ -17,6 +17,8 @@ import platform
 import sys
 import time
 
+import torch
+
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repository
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/, for the benchmarks package
 
@@ -53,8 +55,6 @@ def main(argv=None):
     parser.add_argument('--out', help='also write the results to this json file')
     parser.add_argument('--list', action='store_true', help='list the benchmarks and exit')
     args = parser.parse_args(argv)
-
-    import torch
 
     torch.set_num_threads(args.threads)
     available = collect()

@@ -16,6 +16,7 @@ import os
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch import nn
 
 from videoar.registry import MODELS
@@ -27,8 +28,6 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def _load_weights(path: str) -> dict:
     if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-
         return load_file(path)
     state = torch.load(path, map_location='cpu', weights_only=True)
     for key in ('state_dict', 'model'):
@@ -66,7 +65,7 @@ class PerceptualLoss(nn.Module):
                 f'{weights_path!r} is not a file. Download them once (e.g. the timm checkpoint) '
                 'and point weights_path at it, or set perceptual=None to train without it.'
             )
-        import timm
+        import timm  # deferred: 0.4 s of import time, needed only with a perceptual loss
 
         self.net = timm.create_model(
             model_name, pretrained=False, features_only=True, out_indices=tuple(out_indices)
