@@ -17,18 +17,13 @@ CONFIG = 'configs/videoar_curriculum_quick.py'
 pytestmark = pytest.mark.slow
 
 
-def _train(work, env, cwd, extra=(), timeout=900):
-    cmd = [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work, *extra]
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return proc.stdout + proc.stderr
-
-
 def _state(path):
     return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
 
 
-def test_quick_curriculum_interrupt_resume_and_generate(tmp_path, repo_root, subprocess_env):
+def test_quick_curriculum_interrupt_resume_and_generate(
+    tmp_path, repo_root, subprocess_env, run_tool
+):
     work = str(tmp_path / 'curriculum')
     # stage 2 trains with lr 0: its final weights must then be exactly what stage 1 handed over
     # stage 3 runs 12 iterations here (checkpoints every 2), long enough to be interrupted
@@ -56,7 +51,9 @@ def test_quick_curriculum_interrupt_resume_and_generate(tmp_path, repo_root, sub
     interrupted_at = open(os.path.join(stage3, 'last_checkpoint')).read().strip()
 
     # 2. the same command again: finished stages are skipped, stage 3 resumes, evaluation runs
-    out = _train(work, subprocess_env, repo_root, frozen_stage2)
+    proc = run_tool('tools/train.py', CONFIG, '--work-dir', work, *frozen_stage2, timeout=900,
+                    check=True)  # fmt: skip
+    out = proc.stdout + proc.stderr
     for stage in ('tokenizer', 'stage1', 'stage2'):
         assert f'stage {stage}: finished earlier' in out
     assert 'resumed' in out.lower() and os.path.basename(interrupted_at) in out
@@ -87,30 +84,11 @@ def test_quick_curriculum_interrupt_resume_and_generate(tmp_path, repo_root, sub
 
     # 5. tools/generate.py on the final checkpoint writes a playable mp4
     out_dir = str(tmp_path / 'generated')
-    gen = subprocess.run(
-        [
-            sys.executable,
-            'tools/generate.py',
-            'configs/videoar_stage3.py',
-            os.path.join(work, 'stage3', 'iter_12.pth'),
-            '--classes',
-            '3',
-            '--num-samples',
-            '1',
-            '--out',
-            out_dir,
-            '--cfg-options',
-            'model.transformer.dim=64',
-            'model.transformer.depth=2',
-            'model.transformer.num_heads=2',
-        ],  # fmt: skip
-        env=subprocess_env,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert gen.returncode == 0, gen.stdout[-3000:] + gen.stderr[-3000:]
+    run_tool('tools/generate.py', 'configs/videoar_stage3.py',
+             os.path.join(work, 'stage3', 'iter_12.pth'), '--classes', '3', '--num-samples', '1',
+             '--out', out_dir, '--cfg-options', 'model.transformer.dim=64',
+             'model.transformer.depth=2', 'model.transformer.num_heads=2',
+             timeout=600, check=True)  # fmt: skip
     mp4s = sorted(f for f in os.listdir(out_dir) if f.endswith('.mp4') and 'grid' not in f)
     frames = read_video(os.path.join(out_dir, mp4s[0]))
     assert frames.shape[0] == 17 and frames.shape[1:3] == (32, 32)

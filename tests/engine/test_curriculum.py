@@ -11,13 +11,12 @@ from mmengine.config import Config
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from torch import nn
-from torch.utils.data import Dataset
 
 import videoar.engine  # noqa: F401
 from videoar.engine import launch
 from videoar.engine.curriculum import Curriculum, parse_stages, run_curriculum
 from videoar.io.video import probe_video
-from videoar.registry import DATASETS, METRICS, MODELS
+from videoar.registry import METRICS, MODELS
 from videoar.utils import ConfigError
 
 FRAMES, SIZE = 3, 8
@@ -63,21 +62,6 @@ class CurToyAR(BaseModel):
         return [dict(pred_video=v, label=lab) for v, lab in zip(videos, labels)]
 
 
-@DATASETS.register_module(force=True)
-class CurToyClips(Dataset):
-    def __init__(self, length: int = 12) -> None:
-        self.length = length
-
-    def __len__(self):
-        return self.length
-
-    def __getitem__(self, i):
-        return dict(
-            inputs=torch.full((3, FRAMES, SIZE, SIZE), i / 10.0),
-            data_samples=dict(label=i % 3, caption='', index=i),
-        )
-
-
 @METRICS.register_module(force=True)
 class CurToyAccuracy(BaseMetric):
     default_prefix = ''
@@ -94,7 +78,7 @@ COMMON = """
 default_scope = 'videoar'
 train_dataloader = dict(batch_size=2, num_workers=0, collate_fn=dict(type='default_collate'),
                         sampler=dict(type='InfiniteSampler', shuffle=True),
-                        dataset=dict(type='CurToyClips'))
+                        dataset=dict(type='ToyClips', divisor=10.0, caption=''))
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=4)
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False),
                      logger=dict(type='LoggerHook', interval=100))
@@ -118,7 +102,7 @@ def _write_configs(folder):
         "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.0))\n"
         "custom_hooks = [dict(type='GenerationEvaluationHook', metrics=[dict(type='CurToyAccuracy')],\n"
         "    num_samples=6, batch_size=4, references=['shuffled'], evaluate_at_end=False, num_classes=3,\n"
-        "    real_dataloader=dict(dataset=dict(type='CurToyClips')))]\n"
+        "    real_dataloader=dict(dataset=dict(type='ToyClips', divisor=10.0, caption='')))]\n"
     )
 
 

@@ -2,13 +2,10 @@
 
 import json
 import os
-import uuid
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.model import BaseModel
-from mmengine.runner import Runner
 from torch import nn
 from torch.utils.data import Dataset
 
@@ -47,34 +44,20 @@ class StageToyData(Dataset):
         return dict(inputs=self.x[i], data_samples=dict(target=self.y[i]))
 
 
-def make_runner(work_dir, max_iters=4, num_scales=2, custom_hooks=(), resume=False, ckpt_every=100):
-    cfg = dict(
-        model=dict(type='StageToyModel', num_scales=num_scales),
-        work_dir=str(work_dir),
-        experiment_name=f'{os.path.basename(str(work_dir))}_{uuid.uuid4().hex}',
-        train_dataloader=dict(
-            batch_size=8,
-            num_workers=0,
-            sampler=dict(type='InfiniteSampler', shuffle=True),
-            collate_fn=dict(type='default_collate'),
-            dataset=dict(type='StageToyData'),
-        ),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
-        default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=ckpt_every, by_epoch=False),
-            logger=dict(type='LoggerHook', interval=100),
-        ),
-        custom_hooks=list(custom_hooks),
-        resume=resume,
-        default_scope='videoar',
-        randomness=dict(seed=0),
-        log_level='WARNING',
-    )
-    return Runner.from_cfg(Config(cfg))
+@pytest.fixture
+def make_runner(toy_runner):
+    """``make_runner(work_dir, ...)``: a Runner training StageToyModel on StageToyData."""
+
+    def make(work_dir, max_iters=4, num_scales=2, custom_hooks=(), resume=False, ckpt_every=100):
+        model = dict(type='StageToyModel', num_scales=num_scales)
+        return toy_runner(work_dir, model, dict(type='StageToyData'), batch_size=8, lr=0.1,
+                          max_iters=max_iters, custom_hooks=custom_hooks,
+                          checkpoint_interval=ckpt_every, resume=resume)  # fmt: skip
+
+    return make
 
 
-def test_stage_finished_hook_writes_marker_and_final_checkpoint(tmp_path):
+def test_stage_finished_hook_writes_marker_and_final_checkpoint(tmp_path, make_runner):
     work = tmp_path / 'stage1'
     # checkpoint interval larger than the run: the hook must save the final weights itself
     runner = make_runner(work, max_iters=3, custom_hooks=[dict(type='StageFinishedHook')])
@@ -89,7 +72,7 @@ def test_stage_finished_hook_writes_marker_and_final_checkpoint(tmp_path):
     assert torch.equal(saved['state_dict']['linear.weight'], runner.model.linear.weight)
 
 
-def test_init_from_stage_loads_adapts_and_resyncs_ema(tmp_path):
+def test_init_from_stage_loads_adapts_and_resyncs_ema(tmp_path, make_runner):
     stage1 = tmp_path / 'stage1'
     make_runner(stage1, max_iters=2, custom_hooks=[dict(type='StageFinishedHook')]).train()
     previous = torch.load(find_final_checkpoint(str(stage1)), weights_only=False)['state_dict']
@@ -116,7 +99,7 @@ def test_init_from_stage_loads_adapts_and_resyncs_ema(tmp_path):
     assert torch.allclose(ema.ema_model.module.linear.weight, previous['linear.weight'])
 
 
-def test_init_from_stage_errors_before_training_with_the_command(tmp_path):
+def test_init_from_stage_errors_before_training_with_the_command(tmp_path, make_runner):
     hook = dict(
         type='InitFromStageHook',
         stage_work_dir=str(tmp_path / 'missing_stage1'),
@@ -137,7 +120,7 @@ def test_init_from_stage_errors_before_training_with_the_command(tmp_path):
         runner.train()
 
 
-def test_init_from_stage_skips_when_resumed(tmp_path):
+def test_init_from_stage_skips_when_resumed(tmp_path, make_runner):
     stage1 = tmp_path / 'stage1'
     make_runner(stage1, max_iters=2, custom_hooks=[dict(type='StageFinishedHook')]).train()
     init = [

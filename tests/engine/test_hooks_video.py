@@ -2,22 +2,18 @@
 
 import json
 import os
-import uuid
 
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
-from mmengine.runner import Runner
 from torch import nn
-from torch.utils.data import Dataset
 
 import videoar.engine  # noqa: F401  (registers the hooks and backends)
 from videoar.evaluation import evaluate_generation
 from videoar.io.video import probe_video, read_video
-from videoar.registry import DATASETS, METRICS, MODELS
+from videoar.registry import METRICS, MODELS
 
 FRAMES, SIZE, CLASSES = 3, 8, 3
 
@@ -53,23 +49,6 @@ class VideoToyModel(BaseModel):
         ]
 
 
-@DATASETS.register_module(force=True)
-class RealToyClips(Dataset):
-    """Clip ``i``: label ``i mod 3``; a constant video of value ``i / 100``."""
-
-    def __init__(self, length: int = 12) -> None:
-        self.length = length
-
-    def __len__(self):
-        return self.length
-
-    def __getitem__(self, i):
-        return dict(
-            inputs=torch.full((3, FRAMES, SIZE, SIZE), i / 100.0),
-            data_samples=dict(label=i % CLASSES, caption=f'clip {i}', index=i),
-        )
-
-
 @METRICS.register_module(force=True)
 class ToyChannelAccuracy(BaseMetric):
     """Fraction of videos whose brightest channel is their label; mean gt value; count."""
@@ -91,33 +70,18 @@ class ToyChannelAccuracy(BaseMetric):
         )
 
 
-def make_runner(work_dir, custom_hooks, max_iters=4, vis_backends=None):
-    cfg = dict(
-        model=dict(type='VideoToyModel'),
-        work_dir=str(work_dir),
-        experiment_name=f'vis_{uuid.uuid4().hex}',
-        train_dataloader=dict(
-            batch_size=2,
-            num_workers=0,
-            sampler=dict(type='InfiniteSampler', shuffle=True),
-            collate_fn=dict(type='default_collate'),
-            dataset=dict(type='RealToyClips'),
-        ),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.2)),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
-        default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False),
-            logger=dict(type='LoggerHook', interval=100),
-        ),
-        custom_hooks=custom_hooks,
-        visualizer=dict(
-            type='Visualizer', vis_backends=vis_backends or [dict(type='VideoLocalVisBackend')]
-        ),
-        default_scope='videoar',
-        randomness=dict(seed=0),
-        log_level='WARNING',
-    )
-    return Runner.from_cfg(Config(cfg))
+@pytest.fixture
+def make_runner(toy_runner):
+    """``make_runner(work_dir, custom_hooks, ...)``: a Runner training VideoToyModel on ToyClips
+    (clip ``i`` has value ``i / 100``), writing videos to ``vis_backends``."""
+
+    def make(work_dir, custom_hooks, max_iters=4, vis_backends=None):
+        backends = vis_backends or [dict(type='VideoLocalVisBackend')]
+        return toy_runner(work_dir, dict(type='VideoToyModel'), dict(type='ToyClips'),
+                          batch_size=2, lr=0.2, max_iters=max_iters, custom_hooks=custom_hooks,
+                          visualizer=dict(type='Visualizer', vis_backends=backends))  # fmt: skip
+
+    return make
 
 
 def _tile(frames, row, col, size=SIZE, pad=2):
@@ -125,7 +89,7 @@ def _tile(frames, row, col, size=SIZE, pad=2):
     return frames[:, top : top + size, left : left + size]
 
 
-def test_visualization_hook_writes_decodable_grids_with_ema(tmp_path):
+def test_visualization_hook_writes_decodable_grids_with_ema(tmp_path, make_runner):
     hook = dict(
         type='VideoVisualizationHook', interval=2, conditions=dict(label=[0, 1, 2, 1]), nrow=2
     )
@@ -163,7 +127,7 @@ def test_visualization_hook_writes_decodable_grids_with_ema(tmp_path):
     assert len(local) == 1 and probe_video(local[0], exact=True)['num_frames'] == FRAMES
 
 
-def test_visualization_same_seed_same_videos(tmp_path):
+def test_visualization_same_seed_same_videos(tmp_path, make_runner):
     hook = dict(type='VideoVisualizationHook', interval=100, conditions=[0, 1], seed=3)
     runner = make_runner(tmp_path, [hook], max_iters=1)
     runner.train()
@@ -193,14 +157,14 @@ def test_tensorboard_backend_logs_a_video(tmp_path):
     assert probe_video(gif, exact=True)['num_frames'] == 4
 
 
-def test_generation_evaluation_hook_writes_metrics(tmp_path):
+def test_generation_evaluation_hook_writes_metrics(tmp_path, make_runner):
     hook = dict(
         type='GenerationEvaluationHook',
         metrics=[dict(type='ToyChannelAccuracy')],
         interval=0,
         num_samples=6,
         batch_size=4,
-        real_dataloader=dict(dataset=dict(type='RealToyClips', length=12), batch_size=5),
+        real_dataloader=dict(dataset=dict(type='ToyClips', length=12), batch_size=5),
         references=['real', 'shuffled'],
     )
     runner = make_runner(tmp_path, [hook], max_iters=3)
@@ -223,7 +187,7 @@ def test_evaluate_generation_dataset_conditions_and_errors():
     model = VideoToyModel()
     from videoar.evaluation.real_clips import build_real_dataloader
 
-    loader = build_real_dataloader(dict(dataset=dict(type='RealToyClips', length=5)), 2)
+    loader = build_real_dataloader(dict(dataset=dict(type='ToyClips', length=5)), 2)
     result = evaluate_generation(
         model, [dict(type='ToyChannelAccuracy')], num_samples=5, batch_size=2,
         conditions='dataset', real_dataloader=loader, keep_videos=3, progress=False,

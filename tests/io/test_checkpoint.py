@@ -25,18 +25,6 @@ from videoar.io.records import file_sha256, state_dict_sha256, to_jsonable, writ
 from videoar.models.tokenizers import load_tokenizer_checkpoint
 from videoar.pipelines import init_model
 
-SMALL = {
-    'model.num_frames': 5,
-    'model.resolution': (16, 16),
-    'model.tokenizer.base_channels': 8,
-    'model.tokenizer.latent_dim': 4,
-    'model.quantizer.embed_dim': 4,
-    'model.quantizer.scale_sizes': [1, 2],
-    'model.transformer.dim': 32,
-    'model.transformer.depth': 1,
-    'model.transformer.num_heads': 2,
-}
-
 
 class CreatesFile:
     """Unpickling this calls ``open(marker, 'w')``: it would create the marker file."""
@@ -65,9 +53,9 @@ def _poisoned(tmp_path, payload_cls, state):
     return str(path), marker
 
 
-def _tiny_model_and_config(repo_root):
+def _tiny_model_and_config(repo_root, options):
     config = f'{repo_root}/configs/_base_/models/videoar_tiny.py'
-    return init_model(config, cfg_options=SMALL), config
+    return init_model(config, cfg_options=options), config
 
 
 LOADERS = {
@@ -76,7 +64,7 @@ LOADERS = {
     'mmengine CheckpointLoader (Runner resume/load_from)': lambda path, ctx: (
         CheckpointLoader.load_checkpoint(path, map_location='cpu')
     ),
-    'init_model': lambda path, ctx: init_model(ctx['config'], path, cfg_options=SMALL),
+    'init_model': lambda path, ctx: init_model(ctx['config'], path, cfg_options=ctx['options']),
     'load_tokenizer_checkpoint': lambda path, ctx: load_tokenizer_checkpoint(
         path, ctx['model'].tokenizer, ctx['model'].quantizer
     ),
@@ -85,14 +73,17 @@ LOADERS = {
 
 @pytest.mark.parametrize('payload_cls', [CreatesFile, RunsShell])
 @pytest.mark.parametrize('loader', sorted(LOADERS))
-def test_a_pickle_that_would_run_code_never_runs(repo_root, tmp_path, loader, payload_cls):
-    model, config = _tiny_model_and_config(repo_root)
+def test_a_pickle_that_would_run_code_never_runs(
+    repo_root, tiny_config_options, tmp_path, loader, payload_cls
+):
+    options = tiny_config_options()  # 5 frames of 16 x 16, a 1-layer transformer of width 32
+    model, config = _tiny_model_and_config(repo_root, options)
     state = {f'tokenizer.{k}': v for k, v in model.tokenizer.state_dict().items()}
     state.update({f'quantizer.{k}': v for k, v in model.quantizer.state_dict().items()})
     state.update(model.state_dict())
     path, marker = _poisoned(tmp_path, payload_cls, state)
     with pytest.raises(pickle.UnpicklingError):
-        LOADERS[loader](path, dict(model=model, config=config))
+        LOADERS[loader](path, dict(model=model, config=config, options=options))
     assert not marker.exists(), f'{loader} ran the pickled payload'
 
 

@@ -13,41 +13,19 @@ from videoar.pipelines.conditions import class_names_from_config, resolve_classe
 from videoar.pipelines.init_frames import fit_to_resolution
 from videoar.pipelines.long_video import WindowCFG
 
-CLASS_MODEL = dict(
-    type='VideoAR',
-    tokenizer=dict(
-        type='CausalVideoTokenizer',
-        latent_dim=4,
-        spatial_stride=8,
-        temporal_stride=4,
-        base_channels=4,
-        channel_mult=(1, 1, 1),
-    ),
-    quantizer=dict(type='MultiScaleBSQ', embed_dim=4, scale_sizes=[(1, 1), (1, 2), (2, 3)]),
-    transformer=dict(type='ARTransformer', dim=32, depth=2, num_heads=2),
-    conditioner=dict(type='ClassConditioner', num_classes=10, drop_prob=0.1),
-    pos_encoding=dict(type='MultiScaleTemporalRoPE'),
-    num_frames=9,
-    resolution=(16, 24),
-)
-CONFIG = dict(
-    model=CLASS_MODEL,
-    train_dataloader=dict(
-        dataset=dict(
-            type='MovingDigits', split='train', length=16, num_frames=9, height=16, width=24
-        ),  # fmt: skip
-    ),
-)
+DATASET = dict(type='MovingDigits', split='train', length=16, num_frames=9, height=16, width=24)
 
 
 @pytest.fixture
-def model():
+def config(tiny_videoar_config):
+    """The tiny class-conditional VideoAR (9 frames of 16 x 24, 10 classes) and its dataset."""
+    return dict(model=tiny_videoar_config(), train_dataloader=dict(dataset=DATASET))
+
+
+@pytest.fixture
+def model(config, randomise_head):
     torch.manual_seed(0)
-    built = init_model(dict(CONFIG))
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        built.head.weight.copy_(torch.randn(built.head.weight.shape, generator=gen) * 0.3)
-    return built
+    return randomise_head(init_model(config), seed=0)
 
 
 def _forbid_sampling(model, monkeypatch):
@@ -99,10 +77,10 @@ def test_unknown_class_lists_the_valid_ones_before_any_work(model, monkeypatch):
         generate(model, classes=[1], init_video='missing.mp4', progress=False)
 
 
-def test_class_names_come_from_the_dataset_metainfo_or_num_classes():
-    assert class_names_from_config(Config(CONFIG)) == [str(i) for i in range(10)]
-    assert class_names_from_config(Config(dict(model=CLASS_MODEL, class_names=['a', 'b']))) == [
-        'a', 'b']  # fmt: skip
+def test_class_names_come_from_the_dataset_metainfo_or_num_classes(config):
+    assert class_names_from_config(Config(config)) == [str(i) for i in range(10)]
+    named = Config(dict(model=config['model'], class_names=['a', 'b']))
+    assert class_names_from_config(named) == ['a', 'b']
     names = ['ApplyEyeMakeup', 'Archery', 'Basketball']
     assert resolve_classes(['archery', 2, '0'], 3, names) == [1, 2, 0]
     with pytest.raises(GenerationError, match='0=ApplyEyeMakeup, 1=Archery'):

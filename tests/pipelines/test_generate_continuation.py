@@ -9,35 +9,17 @@ from videoar.io.video import from_uint8, read_video, to_uint8, write_video
 from videoar.models.sequence import build_teacher_forcing
 from videoar.pipelines import GenerationError, generate
 from videoar.pipelines.init_frames import choose_init_frames, fit_to_resolution
-from videoar.registry import MODELS
-
-MODEL = dict(
-    type='VideoAR',
-    tokenizer=dict(
-        type='CausalVideoTokenizer',
-        latent_dim=4,
-        spatial_stride=8,
-        temporal_stride=4,
-        base_channels=4,
-        channel_mult=(1, 1, 1),
-    ),
-    quantizer=dict(type='MultiScaleBSQ', embed_dim=4, scale_sizes=[(1, 1), (1, 2), (2, 2)]),
-    transformer=dict(type='ARTransformer', dim=32, depth=2, num_heads=2),
-    conditioner=dict(type='ClassConditioner', num_classes=10),
-    pos_encoding=dict(type='MultiScaleTemporalRoPE'),
-    num_frames=13,  # 4 latent frames
-    resolution=(16, 16),
-)
 
 
 @pytest.fixture(scope='module')
-def model():
-    torch.manual_seed(0)
-    built = MODELS.build(MODEL).eval()
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        built.head.weight.copy_(torch.randn(built.head.weight.shape, generator=gen) * 0.3)
-    return built
+def model(tiny_videoar):
+    """13 frames of 16 x 16 (4 latent frames), scales 1x1, 1x2 and 2x2, a random head."""
+    return tiny_videoar(
+        quantizer=dict(scale_sizes=[(1, 1), (1, 2), (2, 2)]),
+        num_frames=13,
+        resolution=(16, 16),
+        random_head=True,
+    ).eval()
 
 
 @pytest.fixture(scope='module')

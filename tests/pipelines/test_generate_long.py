@@ -7,36 +7,15 @@ from videoar.models.sampling.video_cfg_schedules import TemporalSpatialCFG
 from videoar.models.sequence import build_teacher_forcing
 from videoar.pipelines import generate, plan_windows
 from videoar.pipelines.long_video import WindowCFG
-from videoar.registry import MODELS
 from videoar.utils import ConfigError
-
-MODEL = dict(
-    type='VideoAR',
-    tokenizer=dict(
-        type='CausalVideoTokenizer',
-        latent_dim=4,
-        spatial_stride=8,
-        temporal_stride=4,
-        base_channels=4,
-        channel_mult=(1, 1, 1),
-    ),
-    quantizer=dict(type='MultiScaleBSQ', embed_dim=4, scale_sizes=[(1, 1), (2, 2)]),
-    transformer=dict(type='ARTransformer', dim=32, depth=2, num_heads=2),
-    conditioner=dict(type='ClassConditioner', num_classes=10),
-    pos_encoding=dict(type='MultiScaleTemporalRoPE'),
-    num_frames=9,  # trained on 3 latent frames
-    resolution=(16, 16),
-)
 
 
 @pytest.fixture(scope='module')
-def model():
-    torch.manual_seed(0)
-    built = MODELS.build(MODEL).eval()
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        built.head.weight.copy_(torch.randn(built.head.weight.shape, generator=gen) * 0.3)
-    return built
+def model(tiny_videoar):
+    """Trained on 9 frames of 16 x 16 (3 latent frames), scales 1x1 and 2x2, a random head."""
+    return tiny_videoar(
+        quantizer=dict(scale_sizes=[(1, 1), (2, 2)]), resolution=(16, 16), random_head=True
+    ).eval()
 
 
 def test_plan_windows_indices():

@@ -8,37 +8,24 @@ from torch.utils.data import default_collate
 
 from videoar.datasets import MovingDigits
 from videoar.pipelines import GenerationError, generate
-from videoar.registry import MODELS
 
-TEXT_MODEL = dict(
-    type='VideoAR',
-    tokenizer=dict(
-        type='CausalVideoTokenizer',
-        latent_dim=4,
-        spatial_stride=8,
-        temporal_stride=4,
-        base_channels=4,
-        channel_mult=(1, 1, 1),
-    ),
-    quantizer=dict(type='MultiScaleBSQ', embed_dim=4, scale_sizes=[(1, 1), (2, 2)]),
-    transformer=dict(type='ARTransformer', dim=32, depth=2, num_heads=2),
+# 9 frames of 16 x 16 (3 latent frames), scales 1x1 and 2x2, a byte-level text encoder
+TEXT_OVERRIDES = dict(
+    quantizer=dict(scale_sizes=[(1, 1), (2, 2)]),
     conditioner=dict(
         type='CharTextConditioner', max_length=28, width=32, depth=2, num_heads=2, drop_prob=0.1
     ),  # fmt: skip
     corrector=dict(type='CrossFrameErrorCorrection'),
-    pos_encoding=dict(type='MultiScaleTemporalRoPE'),
-    num_frames=9,
     resolution=(16, 16),
 )
 
 
 @pytest.fixture(scope='module')
-def trained():
+def trained(tiny_videoar):
     """The tiny text model after a few AdamW steps on 8 captioned clips, and its losses."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)  # module fixtures run before the function-scoped single_thread
-    torch.manual_seed(0)
-    model = MODELS.build(TEXT_MODEL)
+    model = tiny_videoar(seed=0, **TEXT_OVERRIDES)
     data = MovingDigits(split='train', length=8, num_frames=9, height=16, width=16)
     batch = default_collate([data[i] for i in range(8)])
     assert all(c.startswith('digit ') and ' moving ' in c for c in batch['data_samples']['caption'])

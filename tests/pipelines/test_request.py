@@ -8,29 +8,21 @@ from videoar.pipelines import GenerationError, GenerationRequest, generate
 from videoar.pipelines import long_video as long_video_module
 from videoar.registry import MODELS
 
-MODEL = dict(
-    type='VideoAR',
-    tokenizer=dict(
-        type='CausalVideoTokenizer',
-        latent_dim=4,
-        spatial_stride=8,
-        temporal_stride=4,
-        base_channels=4,
-        channel_mult=(1, 1, 1),
-    ),
-    quantizer=dict(type='MultiScaleBSQ', embed_dim=4, scale_sizes=[(1, 1), (2, 2)]),
-    transformer=dict(type='ARTransformer', dim=32, depth=1, num_heads=2),
-    conditioner=dict(type='ClassConditioner', num_classes=10),
-    pos_encoding=dict(type='MultiScaleTemporalRoPE'),
-    num_frames=9,  # 3 latent frames
-    resolution=(16, 16),
-)
+
+@pytest.fixture(scope='module')
+def model_config(tiny_videoar_config):
+    """9 frames of 16 x 16 (3 latent frames), scales 1x1 and 2x2, a 1-layer transformer."""
+    return tiny_videoar_config(
+        quantizer=dict(scale_sizes=[(1, 1), (2, 2)]),
+        transformer=dict(depth=1),
+        resolution=(16, 16),
+    )
 
 
 @pytest.fixture(scope='module')
-def model():
+def model(model_config):
     torch.manual_seed(0)
-    return MODELS.build(MODEL).eval()
+    return MODELS.build(model_config).eval()
 
 
 @pytest.fixture
@@ -117,9 +109,9 @@ def test_a_request_object_gives_the_same_videos_as_keywords(model):
         generate(model, request=GenerationRequest(**options), seed=2)
 
 
-def test_class_checks_come_before_the_weights_are_loaded(tmp_path):
+def test_class_checks_come_before_the_weights_are_loaded(model_config, tmp_path):
     """With a config, an unknown class is reported even when the checkpoint does not exist."""
-    config = dict(model=MODEL)
+    config = dict(model=model_config)
     missing = str(tmp_path / 'missing.pth')
     with pytest.raises(GenerationError, match='unknown class 11'):
         generate(config, missing, classes=[11], progress=False)

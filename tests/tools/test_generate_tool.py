@@ -4,8 +4,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -60,16 +58,12 @@ def _load_tool(repo_root):
     return module
 
 
-def test_generate_tool_writes_playable_files_and_settings(tmp_path, repo_root, subprocess_env):
+def test_generate_tool_writes_playable_files_and_settings(tmp_path, run_tool):
     config, ckpt = _write_tiny(tmp_path, 'tiny_class', CLASS_CONFIG)
     out = tmp_path / 'out'
-    proc = subprocess.run(
-        [sys.executable, 'tools/generate.py', config, ckpt, '--classes', '3', '7',
-         '--num-samples', '2', '--cfg-schedule', 'TemporalSpatialCFG', '--cfg', 'max_scale=6',
-         '--seed', '5', '--out', str(out)],
-        env=subprocess_env, cwd=repo_root, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = run_tool('tools/generate.py', config, ckpt, '--classes', '3', '7', '--num-samples', '2',
+                    '--cfg-schedule', 'TemporalSpatialCFG', '--cfg', 'max_scale=6', '--seed', '5',
+                    '--out', out, check=True)  # fmt: skip
     assert str(out) in proc.stdout and 'wrote 4 videos' in proc.stdout
     assert 'sampling steps' in proc.stderr  # the progress bar
     names = sorted(os.listdir(out))

@@ -1,30 +1,13 @@
 import json
 import os
-import subprocess
-import sys
 
 
-def test_sweep_runs_each_combination_and_summarises(tmp_path, repo_root, subprocess_env):
+def test_sweep_runs_each_combination_and_summarises(tmp_path, run_tool):
     work = tmp_path / 'sweep'
-    proc = subprocess.run(
-        [
-            sys.executable,
-            'tools/sweep.py',
-            'tests/fixtures/toy_train_config.py',
-            '--grid',
-            'optim_wrapper.optimizer.lr=0.01,0.1',
-            '--cfg-options',
-            'train_cfg.max_iters=4',
-            'default_hooks.logger.interval=1',
-            '--work-dir',
-            str(work),
-        ],  # fmt: skip
-        env=subprocess_env,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_tool('tools/sweep.py', 'tests/fixtures/toy_train_config.py',
+                    '--grid', 'optim_wrapper.optimizer.lr=0.01,0.1',
+                    '--cfg-options', 'train_cfg.max_iters=4', 'default_hooks.logger.interval=1',
+                    '--work-dir', work)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((work / 'sweep.json').read_text())
     assert [run['settings']['optim_wrapper.optimizer.lr'] for run in summary] == ['0.01', '0.1']
@@ -35,9 +18,7 @@ def test_sweep_runs_each_combination_and_summarises(tmp_path, repo_root, subproc
     assert len(os.listdir(work)) == 4  # two run dirs + sweep.json + sweep.md
 
 
-def test_sweep_merges_every_run_first_and_addresses_hooks_by_type(
-    tmp_path, repo_root, subprocess_env
-):
+def test_sweep_merges_every_run_first_and_addresses_hooks_by_type(tmp_path, repo_root, run_tool):
     config = tmp_path / 'hooked.py'
     config.write_text(
         f'_base_ = [{os.path.join(repo_root, "tests/fixtures/toy_train_config.py")!r}]\n'
@@ -45,23 +26,8 @@ def test_sweep_merges_every_run_first_and_addresses_hooks_by_type(
     )
 
     def sweep(*grid):
-        return subprocess.run(
-            [
-                sys.executable,
-                'tools/sweep.py',
-                str(config),
-                '--grid',
-                *grid,
-                '--dry-run',
-                '--work-dir',
-                str(tmp_path / 'sweep'),
-            ],  # fmt: skip
-            env=subprocess_env,
-            cwd=repo_root,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_tool('tools/sweep.py', config, '--grid', *grid, '--dry-run',
+                        '--work-dir', tmp_path / 'sweep')  # fmt: skip
 
     ok = sweep('custom_hooks.EMAHook.momentum=0.001,0.01')
     assert ok.returncode == 0, ok.stderr[-2000:]

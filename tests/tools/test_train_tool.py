@@ -11,9 +11,9 @@ import torch
 CONFIG = os.path.join('tests', 'fixtures', 'toy_train_config.py')
 
 
-def _run(args, env, cwd, timeout=300):
-    proc = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+def _train(run_tool, *args):
+    """Run tools/train.py on the toy config; it must succeed. Returns its whole output."""
+    proc = run_tool('tools/train.py', CONFIG, *args, check=True)
     return proc.stdout + proc.stderr
 
 
@@ -27,32 +27,16 @@ def _iters_logged(work_dir):
     return sorted(iters)
 
 
-def test_train_checkpoint_resume(tmp_path, repo_root, subprocess_env):
+def test_train_checkpoint_resume(tmp_path, run_tool):
     work = str(tmp_path / 'work')
-    out = _run(
-        [
-            sys.executable,
-            'tools/train.py',
-            CONFIG,
-            '--work-dir',
-            work,
-            '--cfg-options',
-            'train_cfg.max_iters=6',
-        ],  # fmt: skip
-        subprocess_env,
-        repo_root,
-    )
+    out = _train(run_tool, '--work-dir', work, '--cfg-options', 'train_cfg.max_iters=6')
     assert 'work dir:' in out and 'final checkpoint:' in out
     ckpt = os.path.join(work, 'iter_6.pth')
     assert os.path.isfile(ckpt)
     before = torch.load(ckpt, weights_only=False)['state_dict']['linear.weight']
 
     # resume to 12 iterations: it must continue from iter 6 (with weights_only loading)
-    out = _run(
-        [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work, '--resume'],
-        subprocess_env,
-        repo_root,
-    )
+    out = _train(run_tool, '--work-dir', work, '--resume')
     assert 'resumed' in out.lower() or 'Load checkpoint' in out
     final = torch.load(os.path.join(work, 'iter_12.pth'), weights_only=False)
     assert final['meta']['iter'] == 12
@@ -61,7 +45,7 @@ def test_train_checkpoint_resume(tmp_path, repo_root, subprocess_env):
     assert max(logged) == 12 and min(i for i in logged if i > 6) >= 8  # no restart from 0
 
 
-def test_resume_refuses_foreign_pickle(tmp_path, repo_root, subprocess_env):
+def test_resume_refuses_foreign_pickle(tmp_path, run_tool):
     class_def = 'import os\nclass Evil:\n    def __reduce__(self):\n        return (os.system, ("echo pwned",))\n'
     bad = tmp_path / 'evil.pth'
     code = (
@@ -69,86 +53,35 @@ def test_resume_refuses_foreign_pickle(tmp_path, repo_root, subprocess_env):
         + f'import torch\ntorch.save({{"state_dict": {{}}, "meta": {{"x": Evil()}}}}, {str(bad)!r})\n'
     )
     subprocess.run([sys.executable, '-c', code], check=True)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            'tools/train.py',
-            CONFIG,
-            '--work-dir',
-            str(tmp_path / 'w'),
-            '--resume',
-            str(bad),
-        ],  # fmt: skip
-        env=subprocess_env,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_tool('tools/train.py', CONFIG, '--work-dir', tmp_path / 'w', '--resume', bad)
     assert proc.returncode != 0
     assert 'allowlist' in proc.stderr and 'pwned' not in proc.stdout
 
 
-def test_amp_flag_trains_with_bf16_on_cpu(tmp_path, repo_root, subprocess_env):
+def test_amp_flag_trains_with_bf16_on_cpu(tmp_path, run_tool):
     work = str(tmp_path / 'amp')
-    out = _run(
-        [
-            sys.executable,
-            'tools/train.py',
-            CONFIG,
-            '--work-dir',
-            work,
-            '--amp',
-            '--cfg-options',
-            'train_cfg.max_iters=4',
-        ],  # fmt: skip
-        subprocess_env,
-        repo_root,
-    )
+    out = _train(run_tool, '--work-dir', work, '--amp', '--cfg-options', 'train_cfg.max_iters=4')
     assert 'PortableAmpOptimWrapper' in out
     assert os.path.isfile(os.path.join(work, 'iter_4.pth'))
 
 
-def test_misspelt_top_level_key_fails_before_training(tmp_path, repo_root, subprocess_env):
+def test_misspelt_top_level_key_fails_before_training(tmp_path, repo_root, run_tool):
     cfg = tmp_path / 'bad.py'
     cfg.write_text(f'_base_ = [{os.path.join(repo_root, CONFIG)!r}]\noptim_wraper = dict()\n')
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'w')],
-        env=subprocess_env,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_tool('tools/train.py', cfg, '--work-dir', tmp_path / 'w')
     assert proc.returncode != 0
     assert "'optim_wraper' looks like a misspelling of 'optim_wrapper'" in proc.stderr
     assert not os.path.exists(tmp_path / 'w')  # nothing started
 
 
 @pytest.mark.dist
-def test_two_process_gloo_ddp_trains(tmp_path, repo_root, subprocess_env):
+def test_two_process_gloo_ddp_trains(tmp_path, run_tool):
     work = str(tmp_path / 'ddp')
-    out = _run(
-        [
-            sys.executable,
-            '-m',
-            'torch.distributed.run',
-            '--nproc-per-node',
-            '2',
-            '--master-port',
-            '29517',
-            'tools/train.py',
-            CONFIG,
-            '--launcher',
-            'pytorch',
-            '--work-dir',
-            work,
-            '--cfg-options',
-            'train_cfg.max_iters=4',
-        ],  # fmt: skip
-        subprocess_env,
-        repo_root,
-    )
+    proc = run_tool('-m', 'torch.distributed.run', '--nproc-per-node', '2',
+                    '--master-port', '29517', 'tools/train.py', CONFIG, '--launcher', 'pytorch',
+                    '--work-dir', work, '--cfg-options', 'train_cfg.max_iters=4',
+                    check=True)  # fmt: skip
+    out = proc.stdout + proc.stderr
     assert 'Distributed training: True' in out and 'GPU number: 2' in out  # two ranks, gloo
     assert 'device_ids=None' in out  # DDP wrapped without device ids on CPU
     ckpt = torch.load(os.path.join(work, 'iter_4.pth'), weights_only=False)

@@ -37,6 +37,11 @@ def _videos(n, seed, brightness=0.0):
     ]
 
 
+def _toy_fvd(**options):
+    """An FVD on CPU with a fresh ToyExtractor and ``options``."""
+    return FVD(feature_extractor=ToyExtractor(), device='cpu', **options)
+
+
 def _run(metric, preds, gts=None, batch=4):
     for start in range(0, len(preds), batch):
         samples = [dict(pred_video=p) for p in preds[start : start + batch]]
@@ -79,13 +84,11 @@ def test_fvd_against_gt_in_the_same_run_equals_batch_computation():
 def test_reference_stats_saved_reused_and_fingerprint_checked(tmp_path):
     real, gen = _videos(12, 2), _videos(12, 3, brightness=0.3)
     path = str(tmp_path / 'ref.npz')
-    first = FVD(feature_extractor=ToyExtractor(), reference_stats=path, device='cpu')
+    first = _toy_fvd(reference_stats=path)
     value = _run(first, gen, real)['fd_toyextractor']
     assert first.protocol['reference']['saved']
     # reuse: no gt_video needed any more; same number
-    again = FVD(
-        feature_extractor=ToyExtractor(), reference_stats=path, num_reference=12, device='cpu'
-    )
+    again = _toy_fvd(reference_stats=path, num_reference=12)
     assert not again.uses_gt
     assert _run(again, gen)['fd_toyextractor'] == pytest.approx(value, rel=1e-12)
     assert again.protocol['reference']['kind'] == 'file'
@@ -95,22 +98,15 @@ def test_reference_stats_saved_reused_and_fingerprint_checked(tmp_path):
             FVD(feature_extractor=ToyExtractor(scale=2.0), reference_stats=path, device='cpu'), gen
         )
     with pytest.raises(ReferenceStatsMismatchError, match='ddof'):
-        _run(FVD(feature_extractor=ToyExtractor(), reference_stats=path, ddof=0, device='cpu'), gen)
+        _run(_toy_fvd(reference_stats=path, ddof=0), gen)
     with pytest.raises(ReferenceStatsMismatchError, match='num_samples'):
         _run(
-            FVD(
-                feature_extractor=ToyExtractor(),
-                reference_stats=path,
-                num_reference=50,
-                device='cpu',
-            ),
+            _toy_fvd(reference_stats=path, num_reference=50),
             gen,
         )
     with pytest.raises(ReferenceStatsMismatchError, match='frame_stride'):
         _run(
-            FVD(
-                feature_extractor=ToyExtractor(), reference_stats=path, frame_stride=3, device='cpu'
-            ),
+            _toy_fvd(reference_stats=path, frame_stride=3),
             gen,
         )
 
@@ -118,13 +114,7 @@ def test_reference_stats_saved_reused_and_fingerprint_checked(tmp_path):
 def test_reference_from_a_dataset_config(tmp_path):
     ds = dict(type='MovingDigits', split='val', length=10, num_frames=3, height=16, width=16)
     path = str(tmp_path / 'md.npz')
-    metric = FVD(
-        feature_extractor=ToyExtractor(),
-        reference_dataset=ds,
-        num_reference=8,
-        reference_stats=path,
-        device='cpu',
-    )
+    metric = _toy_fvd(reference_dataset=ds, num_reference=8, reference_stats=path)
     gen = _videos(9, 4)
     gen = [torch.nn.functional.interpolate(g[None], size=(3, 16, 16))[0] for g in gen]
     value = _run(metric, gen)['fd_toyextractor']
@@ -138,25 +128,13 @@ def test_reference_from_a_dataset_config(tmp_path):
     )
     # a second evaluation reuses the in-memory reference; another metric loads the file
     assert _run(metric, gen)['fd_toyextractor'] == pytest.approx(value, rel=1e-12)
-    other = FVD(
-        feature_extractor=ToyExtractor(),
-        reference_dataset=ds,
-        num_reference=8,
-        reference_stats=path,
-        device='cpu',
-    )
+    other = _toy_fvd(reference_dataset=ds, num_reference=8, reference_stats=path)
     assert _run(other, gen)['fd_toyextractor'] == pytest.approx(value, rel=1e-12)
     assert other.protocol['reference']['kind'] == 'file'
     changed = dict(ds, split='test')
     with pytest.raises(ReferenceStatsMismatchError, match='source'):
         _run(
-            FVD(
-                feature_extractor=ToyExtractor(),
-                reference_dataset=changed,
-                num_reference=8,
-                reference_stats=path,
-                device='cpu',
-            ),
+            _toy_fvd(reference_dataset=changed, num_reference=8, reference_stats=path),
             gen,
         )
 
@@ -185,9 +163,9 @@ def test_streaming_stats_are_merged_across_ranks(monkeypatch):
 
 def test_errors_and_i3d_smoke():
     with pytest.raises(ValueError, match='at least 2'):
-        _run(FVD(feature_extractor=ToyExtractor(), device='cpu'), _videos(1, 0), _videos(1, 1))
+        _run(_toy_fvd(), _videos(1, 0), _videos(1, 1))
     with pytest.raises(KeyError, match='gt_video'):
-        _run(FVD(feature_extractor=ToyExtractor(), device='cpu'), _videos(2, 0))
+        _run(_toy_fvd(), _videos(2, 0))
     with pytest.raises(Exception, match='ddof'):
         FVD(feature_extractor=ToyExtractor(), ddof=2)
     # the registry path with an I3D (random weights; its forward is tested in test_i3d.py)

@@ -15,33 +15,14 @@ from videoar.utils import ConfigError
 
 CAPTIONS = ['digit 3 moving up-left', 'a', 'digit 7 moving down']
 
-TINY_TEXT_MODEL = dict(
-    type='VideoAR',
-    tokenizer=dict(
-        type='CausalVideoTokenizer',
-        latent_dim=4,
-        spatial_stride=8,
-        temporal_stride=4,
-        base_channels=4,
-        channel_mult=(1, 1, 1),
-    ),
-    quantizer=dict(type='MultiScaleBSQ', embed_dim=4, scale_sizes=[(1, 1), (1, 2), (2, 3)]),
-    transformer=dict(type='ARTransformer', dim=32, depth=2, num_heads=2),
-    conditioner=dict(type='CharTextConditioner', max_length=24, width=32, depth=1, num_heads=2),
-    corrector=dict(type='NoCorrection'),
-    pos_encoding=dict(type='MultiScaleTemporalRoPE'),
-    num_frames=9,
-    resolution=(16, 24),
-)
+# the tiny VideoAR of tests/conftest.py (9 frames of 16 x 24) with a byte-level text encoder
+TEXT_CONDITIONER = dict(type='CharTextConditioner', max_length=24, width=32, depth=1, num_heads=2)
 
 
-def _text_model(seed=0):
-    torch.manual_seed(seed)
-    model = MODELS.build(TINY_TEXT_MODEL)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # the head starts at zero: give it values so logits see everything
-        model.head.weight.copy_(torch.randn(model.head.weight.shape, generator=gen) * 0.3)
-    return model.eval()
+@pytest.fixture
+def text_model(tiny_videoar):
+    """The tiny text-conditioned VideoAR with a random head, in eval mode."""
+    return tiny_videoar(seed=0, random_head=True, conditioner=TEXT_CONDITIONER).eval()
 
 
 def test_byte_tokenizer_pads_truncates_and_round_trips():
@@ -106,8 +87,8 @@ def test_condition_dropout_and_empty_captions_use_the_learned_null():
     assert null_grad.abs().sum() > 0  # the null prefix is learned
 
 
-def test_text_tokens_sit_on_the_rope_diagonal_and_video_after_the_prefix():
-    model = _text_model()
+def test_text_tokens_sit_on_the_rope_diagonal_and_video_after_the_prefix(text_model):
+    model = text_model
     layout = model.layout(model.latent_frames)
     assert layout.prefix_len == 24 == model.conditioner.prefix_len
     positions = model.pos_encoding.positions(layout)
@@ -120,8 +101,8 @@ def test_text_tokens_sit_on_the_rope_diagonal_and_video_after_the_prefix():
     assert positions[layout.block_slice(1, 0).start].tolist() == [25, 24, 24]
 
 
-def test_videoar_ignores_padded_prefix_tokens_and_never_produces_nan():
-    model = _text_model()
+def test_videoar_ignores_padded_prefix_tokens_and_never_produces_nan(text_model):
+    model = text_model
     data = {'caption': CAPTIONS}
     cond = model.conditioner(data, 3, 'cpu')
     latent = torch.randn(3, 4, model.latent_frames, *model.latent_size)
@@ -200,10 +181,10 @@ def test_t5_conditioner_loads_a_local_encoder_frozen_and_outside_the_state_dict(
     assert cond.proj.weight.grad is not None and cond.proj.weight.grad.abs().sum() > 0
 
 
-def test_videoar_with_a_local_t5_trains_samples_and_reloads(tmp_path):
+def test_videoar_with_a_local_t5_trains_samples_and_reloads(tiny_videoar_config, tmp_path):
     _save_tiny_t5(tmp_path / 't5')
-    cfg = dict(TINY_TEXT_MODEL, conditioner=dict(type='T5TextConditioner', max_length=6,
-                                                 pretrained_path=str(tmp_path / 't5')))  # fmt: skip
+    t5 = dict(type='T5TextConditioner', max_length=6, pretrained_path=str(tmp_path / 't5'))
+    cfg = tiny_videoar_config(conditioner=t5)
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     latent = torch.randn(2, 4, model.latent_frames, *model.latent_size)

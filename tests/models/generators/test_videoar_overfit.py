@@ -8,25 +8,20 @@ from videoar.models.sampling.sampler import sample_video
 from videoar.models.sequence import build_teacher_forcing
 from videoar.pipelines import generate, init_model
 
-TINY_OPTIONS = {
-    'model.num_frames': 9,
-    'model.resolution': (16, 16),
-    'model.tokenizer.base_channels': 8,
-    'model.tokenizer.latent_dim': 8,
-    'model.quantizer.embed_dim': 8,
-    'model.quantizer.scale_sizes': [1, 2],
-    'model.transformer.dim': 64,
-    'model.transformer.depth': 2,
-    'model.transformer.num_heads': 2,
+# 9 frames of 16 x 16, 8 latent channels, a 2-layer transformer of width 64, no dropout
+NO_DROPOUT = {
     'model.conditioner.drop_prob': 0.0,
     'model.corrector': dict(_delete_=True, type='NoCorrection'),
 }
 
 
-def test_tiny_model_overfits_moving_digits_and_samples_through_the_api(repo_root):
+def test_tiny_model_overfits_moving_digits_and_samples_through_the_api(
+    repo_root, tiny_config_options
+):
     torch.manual_seed(0)
     cfg = Config.fromfile(f'{repo_root}/configs/_base_/models/videoar_tiny.py')
-    model = init_model(cfg, cfg_options=TINY_OPTIONS).train()  # random-init, frozen tokenizer
+    options = tiny_config_options(num_frames=9, latent_dim=8, dim=64, depth=2, **NO_DROPOUT)
+    model = init_model(cfg, cfg_options=options).train()  # random-init, frozen tokenizer
     dataset = MovingDigits(split='train', length=4, num_frames=9, height=16, width=16)
     items = [dataset[i] for i in range(4)]
     video = torch.stack([item['inputs'] for item in items])

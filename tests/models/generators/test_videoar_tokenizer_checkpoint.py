@@ -16,9 +16,9 @@ def _tokenizer_checkpoint(tmp_path, config):
 
 
 def test_tokenizer_weights_come_from_the_checkpoint_and_stay_frozen(
-    tiny_model, tiny_config, tmp_path
+    tiny_model, tiny_videoar_config, tmp_path
 ):
-    tok, path = _tokenizer_checkpoint(tmp_path, tiny_config)
+    tok, path = _tokenizer_checkpoint(tmp_path, tiny_videoar_config())
     model = tiny_model(tokenizer_checkpoint=path, randomise=False)
     for key, value in tok.tokenizer.state_dict().items():
         assert torch.equal(model.tokenizer.state_dict()[key], value), key
@@ -32,9 +32,11 @@ def test_tokenizer_weights_come_from_the_checkpoint_and_stay_frozen(
     torch.testing.assert_close(model.encode(video), tok.tokenizer.encode(video))
 
 
-def test_init_model_with_a_full_checkpoint_does_not_need_the_tokenizer_file(tiny_config, tmp_path):
-    tok, path = _tokenizer_checkpoint(tmp_path, tiny_config)
-    cfg = dict(model=dict(tiny_config, tokenizer_checkpoint=path))
+def test_init_model_with_a_full_checkpoint_does_not_need_the_tokenizer_file(
+    tiny_videoar_config, tmp_path
+):
+    tok, path = _tokenizer_checkpoint(tmp_path, tiny_videoar_config())
+    cfg = dict(model=tiny_videoar_config(tokenizer_checkpoint=path))
     model = init_model(cfg)
     full = tmp_path / 'videoar.pth'
     torch.save({'state_dict': model.state_dict()}, full)

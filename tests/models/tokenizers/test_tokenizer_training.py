@@ -15,16 +15,20 @@ from videoar.registry import MODELS
 FRAMES, SIZE, BATCH, ITERS = 5, 16, 8, 300
 
 
-def test_tiny_tokenizer_beats_the_mean_frame_baselines():
+def test_tiny_tokenizer_beats_the_mean_frame_baselines(tiny_tokenizer_config):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny convs: one thread is as fast and does not spin
     try:
-        _train_and_check()
+        # 8 latent channels, channels x1 then x2, no temporal mixing inside the blocks
+        tokenizer = tiny_tokenizer_config(
+            latent_dim=8, channel_mult=(1, 2), block_temporal_kernel_size=1
+        )
+        _train_and_check(tokenizer)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train_and_check():
+def _train_and_check(tokenizer):
     torch.manual_seed(0)
     train = MovingDigits('train', length=BATCH * ITERS, num_frames=FRAMES, height=SIZE, width=SIZE)
     val = MovingDigits('val', length=32, num_frames=FRAMES, height=SIZE, width=SIZE)
@@ -32,15 +36,7 @@ def _train_and_check():
         dict(
             type='VideoTokenizer',
             input_size=(FRAMES, SIZE, SIZE),
-            tokenizer=dict(
-                type='CausalVideoTokenizer',
-                latent_dim=8,
-                spatial_stride=4,
-                temporal_stride=2,
-                base_channels=8,
-                channel_mult=(1, 2),
-                block_temporal_kernel_size=1,
-            ),
+            tokenizer=tokenizer,
             quantizer=dict(type='MultiScaleBSQ', scale_sizes=[1, 2, 4]),
             l1_weight=0.0,
             l2_weight=1.0,

@@ -18,23 +18,27 @@ from videoar.models.tokenizers import (
 from videoar.registry import MODELS, QUANTIZERS, TOKENIZERS
 from videoar.utils import ConfigError
 
-TOKENIZER = dict(
-    type='CausalVideoTokenizer',
-    latent_dim=4,
-    spatial_stride=4,
-    temporal_stride=4,
-    base_channels=8,
-    channel_mult=(1, 1),
-)
 BSQ = dict(type='MultiScaleBSQ', scale_sizes=[1, 2])
 VQ = dict(type='MultiScaleVQ', scale_sizes=[1, 2], codebook_size=16)
 
 
-def build(quantizer=BSQ, **kwargs):
-    torch.manual_seed(0)
-    return MODELS.build(
-        dict(type='VideoTokenizer', tokenizer=TOKENIZER, quantizer=quantizer, **kwargs)
-    )
+@pytest.fixture
+def tokenizer_cfg(tiny_tokenizer_config):
+    """4 latent channels, strides 4 in space and in time, two levels of 8 channels."""
+    return tiny_tokenizer_config(temporal_stride=4)
+
+
+@pytest.fixture
+def build(tokenizer_cfg):
+    """``build(quantizer=BSQ, **kwargs)``: a seeded VideoTokenizer of ``tokenizer_cfg``."""
+
+    def make(quantizer=BSQ, **kwargs):
+        torch.manual_seed(0)
+        return MODELS.build(
+            dict(type='VideoTokenizer', tokenizer=tokenizer_cfg, quantizer=quantizer, **kwargs)
+        )
+
+    return make
 
 
 def clips(batch=2, frames=5, size=8, seed=0):
@@ -51,7 +55,7 @@ def batch_of(video):
 
 
 @pytest.mark.parametrize('quantizer', [BSQ, VQ], ids=['bsq', 'vq'])
-def test_loss_mode_returns_weighted_losses_and_usage_stats(quantizer):
+def test_loss_mode_returns_weighted_losses_and_usage_stats(quantizer, build):
     model = build(quantizer, l1_weight=1.0, l2_weight=0.5).train()
     video = clips()
     losses = model(video, mode='loss')
@@ -69,7 +73,7 @@ def test_loss_mode_returns_weighted_losses_and_usage_stats(quantizer):
     assert model.tokenizer.decoder.conv_out.conv.weight.grad.abs().sum() > 0
 
 
-def test_embed_dim_defaults_to_the_latent_dim_and_shapes_are_checked_at_build():
+def test_embed_dim_defaults_to_the_latent_dim_and_shapes_are_checked_at_build(build):
     assert build().quantizer.embed_dim == 4
     with pytest.raises(ConfigError, match='latent_dim'):
         build({**BSQ, 'embed_dim': 6})
@@ -80,7 +84,7 @@ def test_embed_dim_defaults_to_the_latent_dim_and_shapes_are_checked_at_build():
     build(input_size=(9, 8, 8))
 
 
-def test_predict_returns_one_dict_per_clip_for_the_metrics():
+def test_predict_returns_one_dict_per_clip_for_the_metrics(build):
     model = build().eval()
     video = clips(batch=3)
     with torch.no_grad():
@@ -96,7 +100,7 @@ def test_predict_returns_one_dict_per_clip_for_the_metrics():
 
 
 @pytest.mark.parametrize('quantizer', [BSQ, VQ], ids=['bsq', 'vq'])
-def test_labels_round_trip_through_the_model_helpers(quantizer):
+def test_labels_round_trip_through_the_model_helpers(quantizer, build):
     model = build(quantizer).eval()
     video = clips()
     with torch.no_grad():
@@ -107,7 +111,7 @@ def test_labels_round_trip_through_the_model_helpers(quantizer):
     assert tokens_per_clip(model.quantizer, 2) == 2 * (1 + 4)
 
 
-def test_plain_train_step_updates_the_tokenizer():
+def test_plain_train_step_updates_the_tokenizer(build):
     model = build().train()
     optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-2))
     before = copy.deepcopy(model.tokenizer.state_dict())
@@ -117,7 +121,7 @@ def test_plain_train_step_updates_the_tokenizer():
     assert changed and int(model.train_steps) == 1
 
 
-def test_gan_training_alternates_generator_and_discriminator_after_the_start():
+def test_gan_training_alternates_generator_and_discriminator_after_the_start(build):
     disc = dict(type='PatchDiscriminator3D', base_channels=8, num_layers=2, temporal_downsample=1)
     model = build(discriminator=disc, disc_start_iter=1, lecam_weight=0.1, gan_weight=0.5).train()
     with pytest.raises(ConfigError, match='two optimizers'):
@@ -160,7 +164,7 @@ def test_hinge_and_lecam_values():
     assert out.shape == (1, 1, 3, 4, 4)
 
 
-def test_perceptual_loss_needs_local_weights_and_measures_distance(tmp_path):
+def test_perceptual_loss_needs_local_weights_and_measures_distance(tmp_path, build):
     with pytest.raises(ConfigError, match='weights_path'):
         PerceptualLoss('test_resnet', weights_path=str(tmp_path / 'missing.pth'))
     import timm
@@ -185,14 +189,16 @@ def test_perceptual_loss_needs_local_weights_and_measures_distance(tmp_path):
 
 
 @pytest.mark.parametrize('quantizer', [BSQ, VQ], ids=['bsq', 'vq'])
-def test_load_tokenizer_checkpoint_gives_a_frozen_identical_pair(tmp_path, quantizer):
+def test_load_tokenizer_checkpoint_gives_a_frozen_identical_pair(
+    tmp_path, quantizer, build, tokenizer_cfg
+):
     model = build(quantizer).train()
     model.train_step(batch_of(clips()), OptimWrapper(torch.optim.Adam(model.parameters(), 1e-2)))
     path = tmp_path / 'iter_1.pth'
     torch.save({'meta': {'iter': 1}, 'state_dict': model.state_dict()}, path)
 
     torch.manual_seed(123)  # different init
-    tokenizer = TOKENIZERS.build(TOKENIZER)
+    tokenizer = TOKENIZERS.build(tokenizer_cfg)
     qcfg = {**quantizer, 'embed_dim': 4}
     quant = QUANTIZERS.build(qcfg)
     tokenizer, quant = load_tokenizer_checkpoint(str(path), tokenizer, quant)
