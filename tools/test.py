@@ -4,13 +4,10 @@ python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--cfg-opti
 """
 
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.config import DictAction  # noqa: E402
 
 from videoar.engine import launch  # noqa: E402
 from videoar.evaluation.report import write_metrics_json  # noqa: E402
@@ -24,30 +21,22 @@ def parse_args(argv=None):
     parser.add_argument(
         '--out', help='where to write the metrics json (default: WORK_DIR/metrics.json)'
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings (a hook by its type: custom_hooks.EMAHook.momentum=0.001)',
+    launch.add_runner_arguments(
+        parser, 'override settings (a hook by its type: custom_hooks.EMAHook.momentum=0.001)'
     )
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return launch.parse_tool_args(parser, argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist.')
-    cfg = launch.load_config(args.config, args.cfg_options)
-    launch.check_top_level_keys(cfg, for_training=False)
+    cfg, work_dir = launch.prepare_config(
+        args.config, args.cfg_options, args.work_dir, for_training=False
+    )
     for key in ('test_dataloader', 'test_evaluator'):
         if cfg.get(key) is None:
             raise SystemExit(f'config {args.config} has no {key}; tools/test.py needs one.')
-    work_dir = launch.resolve_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     launch.setup_launcher(cfg, args.launcher)

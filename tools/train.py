@@ -8,13 +8,10 @@ Distributed: ``torchrun --nproc-per-node N tools/train.py CONFIG --launcher pyto
 """
 
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.config import DictAction  # noqa: E402
 
 from videoar.engine import launch  # noqa: E402
 from videoar.engine.curriculum import run_curriculum  # noqa: E402
@@ -34,19 +31,12 @@ def parse_args(argv=None):
         'path is given',
     )
     parser.add_argument('--amp', action='store_true', help='bf16 mixed precision (CPU and GPU)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. model.transformer.depth=8 train_cfg.max_iters=500; '
+    launch.add_runner_arguments(
+        parser,
+        'override config settings, e.g. model.transformer.depth=8 train_cfg.max_iters=500; '
         'a hook is addressed by its type, custom_hooks.EMAHook.momentum=0.001 (or its index)',
     )
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return launch.parse_tool_args(parser, argv)
 
 
 def set_resume(cfg, resume: str | None) -> None:
@@ -78,9 +68,9 @@ def train_one(cfg, args, work_dir: str) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = launch.load_config(args.config, args.cfg_options)
-    launch.check_top_level_keys(cfg, for_training=True)
-    work_dir = launch.resolve_work_dir(cfg, args.config, args.work_dir)
+    cfg, work_dir = launch.prepare_config(
+        args.config, args.cfg_options, args.work_dir, for_training=True
+    )
     if cfg.get('stages') is not None:  # a curriculum: one Runner per stage
         run_curriculum(cfg, resume=args.resume is not None, amp=args.amp, launcher=args.launcher)
     else:

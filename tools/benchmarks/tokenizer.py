@@ -6,26 +6,25 @@ tokenizer (17 x 32 x 32 clips) is measured in full; ``quick=True`` uses fewer cl
 
 from __future__ import annotations
 
+import os.path as osp
+
 import torch
+from mmengine.config import Config
 
 from videoar.registry import MODELS
 
 from .timing import time_call
 
-TINY = dict(
-    type='VideoTokenizer',
-    tokenizer=dict(
-        type='CausalVideoTokenizer',
-        latent_dim=16,
-        spatial_stride=8,
-        temporal_stride=4,
-        base_channels=16,
-        channel_mult=(1, 2, 2),
-        num_res_blocks=1,
-        block_temporal_kernel_size=1,
-    ),
-    quantizer=dict(type='MultiScaleBSQ', scale_sizes=[1, 2, 3, 4]),
-)
+#: the tiny MovingDigits tokenizer architecture, read from the config that defines it
+ARCH_CONFIG = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+    'configs', '_base_', 'models', 'tokenizer_arch_moving_digits.py',
+)  # fmt: skip
+
+
+def tiny_tokenizer_cfg() -> dict:
+    """The ``VideoTokenizer`` model config of :data:`ARCH_CONFIG`."""
+    return dict(type='VideoTokenizer', **Config.fromfile(ARCH_CONFIG).model.to_dict())
 
 
 def _time(fn, repeats: int) -> float:
@@ -37,7 +36,7 @@ def tokenizer_throughput(quick: bool = True) -> dict:
     """Clips per second of encode, quantize, decode and a full training step (batch 8)."""
     torch.manual_seed(0)
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    model = MODELS.build(TINY).to(device).eval()
+    model = MODELS.build(tiny_tokenizer_cfg()).to(device).eval()
     batch, repeats = (4, 2) if quick else (8, 5)
     video = torch.rand(batch, 3, 17, 32, 32, device=device) * 2 - 1
     with torch.no_grad():

@@ -1,13 +1,15 @@
-"""Shared set-up for the command-line tools: config loading, overrides and pre-flight checks."""
+"""Shared set-up for the command-line tools: arguments, config loading, overrides and
+pre-flight checks."""
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
 from videoar.registry import RUNNERS
@@ -27,6 +29,33 @@ RUNNER_KEYS = {
     'stages', 'curriculum', 'init_from_stage',
 }  # fmt: skip
 REQUIRED_FOR_TRAIN = ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper')
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser, cfg_options_help: str) -> None:
+    """The arguments every Runner tool takes: ``--cfg-options``, ``--launcher`` and the
+    ``--local-rank`` that ``torch.distributed.launch`` passes (read by :func:`parse_tool_args`)."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=cfg_options_help)
+    parser.add_argument('--launcher', choices=list(LAUNCHERS), default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_tool_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Parse ``argv`` and export ``--local-rank`` as ``LOCAL_RANK`` unless it is already set."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def prepare_config(
+    path: str, cfg_options: dict | None, work_dir: str | None, for_training: bool
+) -> tuple[Config, str]:
+    """:func:`load_config`, :func:`check_top_level_keys` and :func:`resolve_work_dir` in one:
+    the checked config and its work dir."""
+    cfg = load_config(path, cfg_options)
+    check_top_level_keys(cfg, for_training=for_training)
+    return cfg, resolve_work_dir(cfg, path, work_dir)
 
 
 def check_top_level_keys(cfg: Config, for_training: bool = True) -> None:

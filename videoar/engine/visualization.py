@@ -26,20 +26,9 @@ import torch
 from mmengine.visualization import LocalVisBackend, TensorboardVisBackend
 from mmengine.visualization.vis_backend import force_init_env
 
-from videoar.io.video import make_grid, to_uint8, write_video
+from videoar.io.frames import as_uint8_frames
+from videoar.io.video import make_grid, write_video
 from videoar.registry import VISBACKENDS
-
-
-def video_frames(video) -> np.ndarray:
-    """A video in a writer convention (see ``videoar.io.video``) as uint8 ``(F, H, W, 3)``."""
-    if isinstance(video, torch.Tensor):
-        video = video.detach().cpu()
-        video = video.numpy() if video.dtype == torch.uint8 else video.float()
-    if isinstance(video, np.ndarray) and video.dtype == np.uint8:
-        if video.ndim != 4 or video.shape[-1] != 3:
-            raise ValueError(f'uint8 videos must be (F, H, W, 3), got {video.shape}.')
-        return video
-    return to_uint8(video)
 
 
 def frame_strip(frames: np.ndarray, max_frames: int = 8, padding: int = 2) -> np.ndarray:
@@ -76,7 +65,7 @@ class VideoLocalVisBackend(LocalVisBackend):
     def add_video(self, name: str, video, step: int = 0, fps: float = 8, **kwargs) -> str:
         folder = osp.join(self._save_dir, self._video_save_dir)
         os.makedirs(folder, exist_ok=True)
-        return write_video(osp.join(folder, f'{name}_{step}.gif'), video_frames(video), fps=fps)
+        return write_video(osp.join(folder, f'{name}_{step}.gif'), as_uint8_frames(video), fps=fps)
 
 
 @VISBACKENDS.register_module()
@@ -87,7 +76,7 @@ class VideoTensorboardVisBackend(TensorboardVisBackend):
 
     @force_init_env
     def add_video(self, name: str, video, step: int = 0, fps: float = 8, **kwargs) -> None:
-        frames = video_frames(video)
+        frames = as_uint8_frames(video)
         try:
             from tensorboard.compat.proto.summary_pb2 import Summary  # optional dependency
 
@@ -137,6 +126,5 @@ __all__ = [
     'encode_gif',
     'frame_strip',
     'log_video',
-    'video_frames',
     'write_video_grid',
 ]

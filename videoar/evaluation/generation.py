@@ -27,6 +27,7 @@ evaluator gathers the results (padded to equal counts, truncated to ``num_sample
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,10 @@ from .real_clips import RealClipStream, build_real_dataloader
 
 CONDITIONS = ('balanced', 'dataset')
 REFERENCES = ('real', 'shuffled')
+#: the :func:`evaluate_generation` arguments that a caller fixes once (a hook, a config)
+SETTING_KEYS = (
+    'num_samples', 'batch_size', 'conditions', 'seed', 'num_classes', 'num_frames', 'references'
+)  # fmt: skip
 
 
 def build_evaluator(metrics) -> Evaluator:
@@ -121,6 +126,25 @@ def check_generation_settings(
             'real_dataloader=dict(dataset=..., batch_size=...).'
         )
     return references
+
+
+def generation_settings(has_real_clips: bool, where: str = '', **settings) -> dict:
+    """``settings`` (keys of :data:`SETTING_KEYS`; ``num_samples`` required) completed with the
+    defaults of :func:`evaluate_generation` and checked by :func:`check_generation_settings`;
+    ``references`` as a tuple."""
+    unknown = sorted(set(settings) - set(SETTING_KEYS))
+    if unknown or 'num_samples' not in settings:
+        raise ConfigError(
+            f'{where}takes the evaluate_generation settings {list(SETTING_KEYS)} (num_samples '
+            f'required), got unknown {unknown}.'
+        )
+    params = inspect.signature(evaluate_generation).parameters
+    full = {key: settings.get(key, params[key].default) for key in SETTING_KEYS}
+    full['references'] = check_generation_settings(
+        full['num_samples'], full['batch_size'], full['conditions'], full['references'],
+        has_real_clips, where,
+    )  # fmt: skip
+    return full
 
 
 @dataclass

@@ -92,6 +92,39 @@ def _describe(err: BaseException) -> str:
     return f'{err.__class__.__name__}: {text}' if err.__class__.__name__ not in text else text
 
 
+class _Reading:
+    """The open container of ``path`` as a context manager: on exit it is closed, and any error
+    but :class:`VideoReadError` becomes ``VideoReadError(path, '<action> failed (<error>)')``."""
+
+    def __init__(self, path: str, action: str) -> None:
+        self.path = path
+        self.action = action
+        self.thread_type: str | None = None
+        self.container = _open(path)
+        self.stream = self.container.streams.video[0]
+
+    def use_threads(self, thread_type: str) -> None:
+        """Decode with PyAV's ``thread_type`` (kept after :meth:`reopen`)."""
+        self.thread_type = thread_type
+        self.stream.thread_type = thread_type
+
+    def reopen(self) -> None:
+        """Start again from the beginning of the file."""
+        self.container.close()
+        self.container = _open(self.path)
+        self.stream = self.container.streams.video[0]
+        if self.thread_type is not None:
+            self.stream.thread_type = self.thread_type
+
+    def __enter__(self) -> _Reading:
+        return self
+
+    def __exit__(self, exc_type, err, traceback) -> None:
+        self.container.close()
+        if isinstance(err, Exception) and not isinstance(err, VideoReadError):
+            raise VideoReadError(self.path, f'{self.action} failed ({_describe(err)})') from err
+
+
 def _stream_fps(stream) -> float | None:
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
         if rate is not None and rate > 0:
@@ -140,35 +173,24 @@ def read_video(
     path = os.fspath(path)
     indices = _wanted_indices(frame_indices, start, num_frames, stride)
     first = min(indices) if indices is not None else start
-    container = _open(path)
-    try:
-        stream = container.streams.video[0]
-        stream.thread_type = thread_type
-        fps = _stream_fps(stream)
+    with _Reading(path, 'decoding') as video:
+        video.use_threads(thread_type)
+        fps = _stream_fps(video.stream)
         use_pts = (
             seek
             and first > 0
             and fps is not None
-            and stream.time_base is not None
-            and container.format.name != 'gif'
+            and video.stream.time_base is not None
+            and video.container.format.name != 'gif'
         )
+        decoded = None
         if use_pts:
             try:
-                decoded, last_seen = _decode_by_pts(container, stream, indices, first, fps, stride)
+                decoded, last_seen = _decode_by_pts(video, indices, first, fps, stride)
             except _SeekFallback:
-                container.close()
-                container = _open(path)
-                stream = container.streams.video[0]
-                stream.thread_type = thread_type
-                decoded, last_seen = _decode_sequential(container, stream, indices, first, stride)
-        else:
-            decoded, last_seen = _decode_sequential(container, stream, indices, first, stride)
-    except VideoReadError:
-        raise
-    except Exception as err:
-        raise VideoReadError(path, f'decoding failed ({_describe(err)})') from err
-    finally:
-        container.close()
+                video.reopen()
+        if decoded is None:
+            decoded, last_seen = _decode_sequential(video, indices, first, stride)
 
     if indices is None:
         if not decoded:
@@ -195,12 +217,12 @@ def _is_wanted(index: int, wanted: set | None, first: int, stride: int) -> bool:
     return index >= first and (index - first) % stride == 0
 
 
-def _decode_sequential(container, stream, indices, first, stride) -> tuple[dict, int]:
+def _decode_sequential(video: _Reading, indices, first, stride) -> tuple[dict, int]:
     wanted = set(indices) if indices is not None else None
     last = max(indices) if indices is not None else math.inf
     decoded: dict[int, np.ndarray] = {}
     index = -1
-    for index, frame in enumerate(container.decode(stream)):
+    for index, frame in enumerate(video.container.decode(video.stream)):
         if _is_wanted(index, wanted, first, stride):
             decoded[index] = frame.to_ndarray(format='rgb24')
         if index >= last:
@@ -208,7 +230,8 @@ def _decode_sequential(container, stream, indices, first, stride) -> tuple[dict,
     return decoded, index
 
 
-def _decode_by_pts(container, stream, indices, first, fps, stride) -> tuple[dict, int]:
+def _decode_by_pts(video: _Reading, indices, first, fps, stride) -> tuple[dict, int]:
+    container, stream = video.container, video.stream
     time_base = float(stream.time_base)
     start_pts = stream.start_time or 0
     # aim half a frame early, so rounding never lands after the wanted frame
@@ -248,44 +271,35 @@ def probe_video(path: str | os.PathLike, exact: bool = False, verify: bool = Fal
             not decode.
     """
     path = os.fspath(path)
-    container = _open(path)
-    try:
-        stream = container.streams.video[0]
-        fps = _stream_fps(stream)
+    with _Reading(path, 'probing') as video:
+        stream = video.stream
         ctx = stream.codec_context
         info = dict(
             num_frames=int(stream.frames or 0),
-            fps=fps,
+            fps=_stream_fps(stream),
             height=int(ctx.height),
             width=int(ctx.width),
             codec=ctx.name,
         )
         if exact:
-            stream.thread_type = 'AUTO'
+            video.use_threads('AUTO')
             count = 0
-            for frame in container.decode(stream):
+            for frame in video.container.decode(stream):
                 if count == 0:
                     info['height'], info['width'] = frame.height, frame.width
                 count += 1
             info['num_frames'] = count
         else:
             if verify:
-                first = next(iter(container.decode(stream)), None)
+                first = next(iter(video.container.decode(stream)), None)
                 if first is None:
                     raise VideoReadError(path, 'the video stream holds no decodable frame')
                 info['height'], info['width'] = first.height, first.width
             if info['num_frames'] <= 0:  # not stored: count packets (demuxing, no decoding)
                 if verify:
-                    container.close()
-                    container = _open(path)
-                    stream = container.streams.video[0]
-                info['num_frames'] = sum(1 for packet in container.demux(stream) if packet.size > 0)
-    except VideoReadError:
-        raise
-    except Exception as err:
-        raise VideoReadError(path, f'probing failed ({_describe(err)})') from err
-    finally:
-        container.close()
+                    video.reopen()
+                packets = video.container.demux(video.stream)
+                info['num_frames'] = sum(1 for packet in packets if packet.size > 0)
     if info['num_frames'] <= 0:
         raise VideoReadError(path, 'the video stream holds no frames')
     if info['height'] <= 0 or info['width'] <= 0:

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from videoar.models.sampling import BaseCFGSchedule, ConstantCFG
-from videoar.registry import CFG_SCHEDULES
-from videoar.utils import ConfigError, build_checked
+from videoar.models.sampling import BaseCFGSchedule, resolve_cfg_schedule
+from videoar.utils import ConfigError
 
 from .errors import GenerationError
 from .init_frames import check_init_video_file
@@ -194,24 +193,20 @@ def build_cfg_schedule(
         )
     if cfg_schedule is None and cfg_scale is None and default:
         cfg_schedule, cfg_scale = default.get('cfg_schedule'), default.get('cfg_scale')
-    if cfg_schedule is None:
-        scale = 1.0 if cfg_scale is None else float(cfg_scale)
-        try:
-            return ConstantCFG(scale)
-        except ConfigError as err:
-            raise GenerationError(str(err)) from err
     if isinstance(cfg_schedule, str):
         cfg_schedule = dict(type=cfg_schedule)
-    if isinstance(cfg_schedule, Mapping):
-        try:
-            return build_checked(CFG_SCHEDULES, dict(cfg_schedule), 'cfg_schedule')
-        except (ConfigError, KeyError, TypeError) as err:
-            raise GenerationError(f'cfg_schedule {dict(cfg_schedule)}: {err}') from err
-    if isinstance(cfg_schedule, BaseCFGSchedule) or callable(cfg_schedule):
-        return cfg_schedule
-    raise GenerationError(
-        f'cfg_schedule must be a name, a dict or a schedule, got {cfg_schedule!r}.'
-    )
+    if cfg_schedule is not None and not (
+        isinstance(cfg_schedule, (Mapping, BaseCFGSchedule)) or callable(cfg_schedule)
+    ):
+        raise GenerationError(
+            f'cfg_schedule must be a name, a dict or a schedule, got {cfg_schedule!r}.'
+        )
+    try:
+        return resolve_cfg_schedule(cfg_scale, cfg_schedule)
+    except (ConfigError, KeyError, TypeError) as err:
+        if cfg_schedule is None:
+            raise GenerationError(str(err)) from err
+        raise GenerationError(f'cfg_schedule {dict(cfg_schedule)}: {err}') from err
 
 
 __all__ = ['GenerationRequest', 'build_cfg_schedule']

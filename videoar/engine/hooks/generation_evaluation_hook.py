@@ -4,7 +4,6 @@ after training, log the numbers and write ``metrics.json`` (the protocol is desc
 from __future__ import annotations
 
 import os.path as osp
-from collections.abc import Sequence
 
 import torch
 from mmengine.dist import is_main_process
@@ -14,9 +13,9 @@ from mmengine.hooks import Hook
 from videoar.evaluation.generation import (
     GenerationResult,
     build_evaluator,
-    check_generation_settings,
     check_metric_types,
     evaluate_generation,
+    generation_settings,
 )
 from videoar.evaluation.real_clips import build_real_dataloader
 from videoar.evaluation.report import write_metrics_json
@@ -37,8 +36,7 @@ class GenerationEvaluationHook(Hook):
     Args:
         metrics: metric configs (``METRICS``), e.g. ``[dict(type='ClassAccuracy', ...)]``.
         interval: iterations between evaluations (``0``: only after training).
-        num_samples, batch_size, conditions, seed, num_classes, num_frames, references: see
-            :func:`evaluate_generation`.
+        num_samples: videos to generate (default 64).
         real_dataloader: dataloader config of real clips (read in order; the default sampler
             does not shuffle); needed for ``conditions='dataset'``, the ``'real'`` reference, and
             metrics that compare with real videos.
@@ -46,6 +44,9 @@ class GenerationEvaluationHook(Hook):
         evaluate_at_end: evaluate after training (unless the last interval just did).
         out_file: file under the work dir.
         prefix: prefix of the logged scalar names.
+        **settings: the other settings of :func:`evaluate_generation` (``batch_size``,
+            ``conditions``, ``seed``, ``num_classes``, ``num_frames``, ``references``), with its
+            defaults.
     """
 
     priority = 'LOW'
@@ -55,39 +56,25 @@ class GenerationEvaluationHook(Hook):
         metrics,
         interval: int = 0,
         num_samples: int = 64,
-        batch_size: int = 16,
-        conditions: str = 'balanced',
         real_dataloader=None,
-        seed: int = 0,
-        num_classes: int | None = None,
-        num_frames: int | None = None,
-        references: Sequence[str] = (),
         use_ema: bool = True,
         evaluate_at_end: bool = True,
         out_file: str = 'metrics.json',
         prefix: str = 'gen',
+        **settings,
     ) -> None:
         check_metric_types(metrics)
         if interval < 0:
             raise ConfigError(f'GenerationEvaluationHook interval must be >= 0, got {interval}.')
-        references = check_generation_settings(
-            num_samples,
-            batch_size,
-            conditions,
-            references,
-            has_real_clips=real_dataloader is not None,
-            where='GenerationEvaluationHook ',
+        self.settings = generation_settings(
+            real_dataloader is not None,
+            'GenerationEvaluationHook ',
+            num_samples=num_samples,
+            **settings,
         )
         self.metrics = metrics
         self.interval = int(interval)
-        self.num_samples = int(num_samples)
-        self.batch_size = int(batch_size)
-        self.conditions = conditions
         self.real_dataloader = real_dataloader
-        self.seed = int(seed)
-        self.num_classes = num_classes
-        self.num_frames = num_frames
-        self.references = references
         self.use_ema = bool(use_ema)
         self.evaluate_at_end = bool(evaluate_at_end)
         self.out_file = out_file
@@ -111,21 +98,15 @@ class GenerationEvaluationHook(Hook):
         if self._evaluator is None:
             self._evaluator = build_evaluator(self.metrics)
             self._loader = build_real_dataloader(
-                self.real_dataloader, self.batch_size, seed=self.seed
+                self.real_dataloader, self.settings['batch_size'], seed=self.settings['seed']
             )
         with ema_weights(runner, self.use_ema) as ema:
             result = evaluate_generation(
                 runner.model,
                 self._evaluator,
-                num_samples=self.num_samples,
-                batch_size=self.batch_size,
-                conditions=self.conditions,
                 real_dataloader=self._loader,
-                seed=self.seed,
-                num_classes=self.num_classes,
-                num_frames=self.num_frames,
-                references=self.references,
                 keep_videos=0,
+                **self.settings,
             )
         result.protocol.update(ema=ema, iteration=int(step))
         self.last_result = result

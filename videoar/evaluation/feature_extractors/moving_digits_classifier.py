@@ -29,7 +29,7 @@ from videoar.io.records import state_dict_sha256
 from videoar.registry import FEATURE_EXTRACTORS
 
 from .i3d_weights import default_cache_root
-from .moving_digits_net import MovingDigitsNet, augment_clips
+from .moving_digits_net import DEFAULT_NET, MovingDigitsNet, augment_clips
 
 #: bump when the architecture or the training recipe changes (part of the cache key)
 ARCH_VERSION = 3
@@ -44,52 +44,50 @@ def _schedule(**recipe) -> dict:
     return {key: value for key, value in recipe.items() if value is not None}
 
 
+def _full_settings(**settings) -> dict:
+    """Network settings and training recipe with the defaults filled in (the cache key's input)."""
+    unknown = sorted(set(settings) - set(DEFAULT_NET) - set(DEFAULT_TRAINING))
+    if unknown:
+        raise TypeError(
+            f"unknown MovingDigitsClassifier settings {unknown}; the settings are the network's "
+            f"{sorted(DEFAULT_NET)} and the training recipe's {sorted(DEFAULT_TRAINING)}."
+        )
+    return {**DEFAULT_NET, **DEFAULT_TRAINING, **settings}
+
+
 @FEATURE_EXTRACTORS.register_module()
 class MovingDigitsClassifier(MovingDigitsNet):
     """Video classifier of MovingDigits; ``forward`` gives features, ``logits`` the classes.
 
     Args:
-        num_frames, img_size: the clip settings it is trained at (frames ``F``, side ``S``).
-            Any input size works (frames are resized to ``input_size``; any ``F >= 1``).
-        input_size: the side frames are resized to before the network (area / bilinear).
-        frame_step: every ``frame_step``-th frame is used (the first one included).
-        num_digits: digits per training clip (1 or 2; the label is the first digit's class).
-        width: channels of the first block (doubled in the second, quadrupled in the third).
-        feature_dim: channels of the last block = size of the features (global max pooled).
         pretrained: load trained weights: ``weights`` if given, else the cached classifier for
             these settings, trained on first use (``get_or_train_moving_digits_classifier``).
             ``False`` gives a randomly initialised network (for training).
         weights: a state-dict file (loaded with ``weights_only=True``).
         cache_dir: cache directory (default ``<cache root>/moving_digits_classifier``).
-        seed: dataset and initialisation seed of the training run.
         train_iters, train_batch_size, train_lr, train_noise, train_blur_prob, train_affine: the
             training recipe when it has to be trained (``None``: :data:`DEFAULT_TRAINING`); part
             of the cache key.
+        **net_args: the network settings of :class:`MovingDigitsNet` (``num_frames``,
+            ``img_size``, ``num_digits``, ``input_size``, ``frame_step``, ``width``,
+            ``feature_dim``, ``seed``; defaults :data:`DEFAULT_NET`); part of the cache key.
     """
 
     def __init__(
         self,
-        num_frames: int = 17,
-        img_size: int = 32,
-        num_digits: int = 1,
-        input_size: int = 16,
-        frame_step: int = 4,
-        width: int = 16,
-        feature_dim: int = 64,
+        *,
         pretrained: bool = True,
         weights: str | None = None,
         cache_dir: str | None = None,
-        seed: int = 0,
         train_iters: int | None = None,
         train_batch_size: int | None = None,
         train_lr: float | None = None,
         train_noise: float | None = None,
         train_blur_prob: float | None = None,
         train_affine: float | None = None,
+        **net_args,
     ) -> None:
-        super().__init__(
-            num_frames, img_size, num_digits, input_size, frame_step, width, feature_dim, seed
-        )
+        super().__init__(**net_args)
         self.meta: dict = {}
         self.weights_sha256 = 'random-init'
         if pretrained:
@@ -101,14 +99,7 @@ class MovingDigitsClassifier(MovingDigitsNet):
             else:
                 trained = get_or_train_moving_digits_classifier(
                     cache_dir=cache_dir,
-                    num_frames=num_frames,
-                    img_size=img_size,
-                    num_digits=num_digits,
-                    input_size=input_size,
-                    frame_step=frame_step,
-                    width=width,
-                    feature_dim=feature_dim,
-                    seed=seed,
+                    **self.settings(),
                     **_schedule(
                         iters=train_iters,
                         batch_size=train_batch_size,
@@ -139,15 +130,15 @@ class MovingDigitsClassifier(MovingDigitsNet):
 
 
 # ---- training and cache ---------------------------------------------------------------------------
-def _dataset(split, num_frames, img_size, num_digits, seed, length):
+def _dataset(split: str, settings: dict, length: int) -> MovingDigits:
     return MovingDigits(
         split=split,
         length=length,
-        num_frames=num_frames,
-        height=img_size,
-        width=img_size,
-        num_digits=num_digits,
-        seed=seed,
+        num_frames=settings['num_frames'],
+        height=settings['img_size'],
+        width=settings['img_size'],
+        num_digits=settings['num_digits'],
+        seed=settings['seed'],
     )
 
 
@@ -172,26 +163,18 @@ def evaluate_classifier(
 
 
 def train_moving_digits_classifier(
-    num_frames: int = 17,
-    img_size: int = 32,
-    num_digits: int = 1,
-    input_size: int = 16,
-    frame_step: int = 4,
-    width: int = 16,
-    feature_dim: int = 64,
-    seed: int = 0,
-    iters: int = DEFAULT_TRAINING['iters'],
-    batch_size: int = DEFAULT_TRAINING['batch_size'],
-    lr: float = DEFAULT_TRAINING['lr'],
-    noise: float = DEFAULT_TRAINING['noise'],
-    blur_prob: float = DEFAULT_TRAINING['blur_prob'],
-    affine: float = DEFAULT_TRAINING['affine'],
+    *,
     val_length: int = 256,
     device: str = 'cpu',
     log=None,
     num_threads: int | None = 1,
+    **settings,
 ) -> MovingDigitsClassifier:
     """Train a classifier on the MovingDigits train split (deterministic given the settings).
+
+    ``settings`` are the network settings (:data:`DEFAULT_NET`) and the training recipe
+    (``iters``, ``batch_size``, ``lr``, ``noise``, ``blur_prob``, ``affine``:
+    :data:`DEFAULT_TRAINING`); missing ones take these defaults.
 
     Returns the model in eval mode; ``model.meta`` holds ``val_accuracy`` (on ``val_length``
     clips of the disjoint val split), ``train_seconds`` and the settings.
@@ -201,32 +184,27 @@ def train_moving_digits_classifier(
     machine one thread measured 0.04 s/iteration against 1.3 s with two (OpenMP spin-waiting).
     The result does not depend on it.
     """
+    settings = _full_settings(**settings)
     previous_threads = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(num_threads)
     try:
-        return _train(
-            num_frames, img_size, num_digits, input_size, frame_step, width, feature_dim, seed,
-            iters, batch_size, lr, noise, blur_prob, affine, val_length, device, log,
-        )  # fmt: skip
+        return _train(settings, val_length, device, log)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _train(
-    num_frames, img_size, num_digits, input_size, frame_step, width, feature_dim, seed, iters,
-    batch_size, lr, noise, blur_prob, affine, val_length, device, log,
-) -> MovingDigitsClassifier:  # fmt: skip
-    generator = torch.Generator().manual_seed(seed)
+def _train(settings: dict, val_length: int, device, log) -> MovingDigitsClassifier:
+    recipe = {name: settings[name] for name in DEFAULT_TRAINING}
+    iters, batch_size, lr = recipe['iters'], recipe['batch_size'], recipe['lr']
+    generator = torch.Generator().manual_seed(settings['seed'])
     torch_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)  # deterministic init; the global RNG is restored below
-    model = MovingDigitsClassifier(
-        num_frames, img_size, num_digits, input_size, frame_step, width, feature_dim,
-        pretrained=False, seed=seed,
-    ).to(device)  # fmt: skip
+    torch.manual_seed(settings['seed'])  # deterministic init; the global RNG is restored below
+    net_args = {name: settings[name] for name in DEFAULT_NET}
+    model = MovingDigitsClassifier(pretrained=False, **net_args).to(device)
     torch.random.set_rng_state(torch_state)
-    train = _dataset('train', num_frames, img_size, num_digits, seed, iters * batch_size)
-    val = _dataset('val', num_frames, img_size, num_digits, seed, val_length)
+    train = _dataset('train', settings, iters * batch_size)
+    val = _dataset('val', settings, val_length)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=iters, eta_min=lr * 0.02
@@ -236,7 +214,10 @@ def _train(
     model.train()
     for it in range(iters):
         videos, labels = _batch(train, order[it * batch_size : (it + 1) * batch_size])
-        clips = augment_clips(model.preprocess(videos), generator, noise, blur_prob, affine)
+        clips = augment_clips(
+            model.preprocess(videos), generator, recipe['noise'], recipe['blur_prob'],
+            recipe['affine'],
+        )  # fmt: skip
         clips = clips.to(device)
         loss = F.cross_entropy(model.head(model.embed(clips)), labels.to(device))
         optimizer.zero_grad(set_to_none=True)
@@ -253,12 +234,7 @@ def _train(
         val_accuracy=accuracy,
         val_length=val_length,
         train_seconds=train_seconds,
-        iters=iters,
-        batch_size=batch_size,
-        lr=lr,
-        noise=noise,
-        blur_prob=blur_prob,
-        affine=affine,
+        **recipe,
         arch_version=ARCH_VERSION,
         **model.settings(),
     )
@@ -272,35 +248,17 @@ def classifier_cache_key(**settings) -> str:
 
 
 def get_or_train_moving_digits_classifier(
-    cache_dir: str | None = None,
-    num_frames: int = 17,
-    img_size: int = 32,
-    num_digits: int = 1,
-    input_size: int = 16,
-    frame_step: int = 4,
-    width: int = 16,
-    feature_dim: int = 64,
-    seed: int = 0,
-    iters: int = DEFAULT_TRAINING['iters'],
-    batch_size: int = DEFAULT_TRAINING['batch_size'],
-    lr: float = DEFAULT_TRAINING['lr'],
-    noise: float = DEFAULT_TRAINING['noise'],
-    blur_prob: float = DEFAULT_TRAINING['blur_prob'],
-    affine: float = DEFAULT_TRAINING['affine'],
-    device: str = 'cpu',
-    verbose: bool = True,
+    cache_dir: str | None = None, device: str = 'cpu', verbose: bool = True, **settings
 ) -> MovingDigitsClassifier:
     """The cached classifier for these settings; trained (once) and cached if absent.
 
-    Files: ``<cache_dir>/<key>.pt`` (state dict, loaded with ``weights_only=True``) and
-    ``<key>.json`` (settings, val accuracy, training time). ``cache_dir`` defaults to
-    ``<$VIDEOAR_CACHE_DIR or ~/.cache/videoar>/moving_digits_classifier``.
+    ``settings``: the network settings and the training recipe of
+    :func:`train_moving_digits_classifier` (missing ones take their defaults); all of them form
+    the cache key. Files: ``<cache_dir>/<key>.pt`` (state dict, loaded with
+    ``weights_only=True``) and ``<key>.json`` (settings, val accuracy, training time).
+    ``cache_dir`` defaults to ``<$VIDEOAR_CACHE_DIR or ~/.cache/videoar>/moving_digits_classifier``.
     """
-    settings = dict(
-        num_frames=num_frames, img_size=img_size, num_digits=num_digits, input_size=input_size,
-        frame_step=frame_step, width=width, feature_dim=feature_dim, seed=seed, iters=iters,
-        batch_size=batch_size, lr=lr, noise=noise, blur_prob=blur_prob, affine=affine,
-    )  # fmt: skip
+    settings = _full_settings(**settings)
     cache_dir = osp.expanduser(
         cache_dir or osp.join(default_cache_root(), 'moving_digits_classifier')
     )
@@ -308,10 +266,8 @@ def get_or_train_moving_digits_classifier(
     weights_path = osp.join(cache_dir, f'{key}.pt')
     meta_path = osp.join(cache_dir, f'{key}.json')
     if osp.isfile(weights_path) and osp.isfile(meta_path):
-        model = MovingDigitsClassifier(
-            num_frames, img_size, num_digits, input_size, frame_step, width, feature_dim,
-            pretrained=False, seed=seed,
-        )  # fmt: skip
+        net_args = {name: settings[name] for name in DEFAULT_NET}
+        model = MovingDigitsClassifier(pretrained=False, **net_args)
         model.load_state_dict(torch.load(weights_path, map_location='cpu', weights_only=True))
         with open(meta_path) as f:
             model.meta = json.load(f)
@@ -329,8 +285,9 @@ def get_or_train_moving_digits_classifier(
             print_log(msg, logger='current', level=logging.INFO)
 
         log(
-            f'[MovingDigitsClassifier] training once for {num_frames}x{img_size}x{img_size} '
-            f'({iters} iterations on CPU); cached at {weights_path}'
+            f'[MovingDigitsClassifier] training once for {settings["num_frames"]}x'
+            f'{settings["img_size"]}x{settings["img_size"]} ({settings["iters"]} iterations on '
+            f'CPU); cached at {weights_path}'
         )
     model = train_moving_digits_classifier(**settings, device=device, log=log)
     model.meta['weights_sha256'] = model.weights_sha256

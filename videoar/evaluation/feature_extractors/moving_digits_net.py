@@ -26,6 +26,12 @@ from videoar.utils.validation import ConfigError, check_positive
 
 NUM_CLASSES = 10
 
+#: the settings of :class:`MovingDigitsNet` (its clips, architecture and seed) and their defaults
+DEFAULT_NET = dict(
+    num_frames=17, img_size=32, num_digits=1, input_size=16, frame_step=4, width=16,
+    feature_dim=64, seed=0,
+)  # fmt: skip
+
 
 def _conv_block(cin: int, cout: int, kernel: tuple[int, int, int]) -> nn.Sequential:
     padding = tuple(k // 2 for k in kernel)
@@ -52,14 +58,14 @@ class MovingDigitsNet(nn.Module):
 
     def __init__(
         self,
-        num_frames: int = 17,
-        img_size: int = 32,
-        num_digits: int = 1,
-        input_size: int = 16,
-        frame_step: int = 4,
-        width: int = 16,
-        feature_dim: int = 64,
-        seed: int = 0,
+        num_frames: int = DEFAULT_NET['num_frames'],
+        img_size: int = DEFAULT_NET['img_size'],
+        num_digits: int = DEFAULT_NET['num_digits'],
+        input_size: int = DEFAULT_NET['input_size'],
+        frame_step: int = DEFAULT_NET['frame_step'],
+        width: int = DEFAULT_NET['width'],
+        feature_dim: int = DEFAULT_NET['feature_dim'],
+        seed: int = DEFAULT_NET['seed'],
     ) -> None:
         super().__init__()
         for value, name in (
@@ -88,16 +94,8 @@ class MovingDigitsNet(nn.Module):
         self.head = nn.Linear(feature_dim, NUM_CLASSES)
 
     def settings(self) -> dict:
-        return dict(
-            num_frames=self.num_frames,
-            img_size=self.img_size,
-            num_digits=self.num_digits,
-            input_size=self.input_size,
-            frame_step=self.frame_step,
-            width=self.width,
-            feature_dim=self.feature_dim,
-            seed=self.seed,
-        )
+        """The constructor arguments, keyed as :data:`DEFAULT_NET`."""
+        return {name: getattr(self, name) for name in DEFAULT_NET}
 
     def preprocess(self, video: torch.Tensor) -> torch.Tensor:
         """``(B, 3, F, H, W)`` in ``[-1, 1]`` -> clamped, every ``frame_step``-th frame, resized
@@ -189,4 +187,4 @@ def augment_clips(
     return ((video + 1.0) * gain - 1.0).clamp(-1.0, 1.0)
 
 
-__all__ = ['NUM_CLASSES', 'MovingDigitsNet', 'augment_clips']
+__all__ = ['DEFAULT_NET', 'NUM_CLASSES', 'MovingDigitsNet', 'augment_clips']

@@ -30,6 +30,7 @@ class ClassAccuracy(VideoMetric):
         label_key: the conditioning class in the predict outputs.
         name: the result key.
         device: classifier device (default CUDA when available).
+        **base_args: ``collect_device``, ``prefix``, ``collect_dir`` of mmengine's ``BaseMetric``.
     """
 
     def __init__(
@@ -39,11 +40,9 @@ class ClassAccuracy(VideoMetric):
         label_key: str = 'label',
         name: str = 'class_accuracy',
         device: str | None = None,
-        collect_device: str = 'cpu',
-        prefix: str | None = None,
-        collect_dir: str | None = None,
+        **base_args,
     ) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        super().__init__(**base_args)
         if classifier is None:
             classifier = dict(type='MovingDigitsClassifier')
         model = build_checked(FEATURE_EXTRACTORS, classifier, 'ClassAccuracy classifier')

@@ -111,7 +111,12 @@ def ssim_per_frame(
 
 
 class _FrameAveragedMetric(VideoMetric):
-    """Stores one frame-averaged score per video; the result is the mean over videos."""
+    """Stores one frame-averaged score per video; the result is the mean over videos.
+
+    Args:
+        pred_key, gt_key: keys of the compared videos in the predict outputs.
+        **base_args: ``collect_device``, ``prefix``, ``collect_dir`` of mmengine's ``BaseMetric``.
+    """
 
     key = ''
 
@@ -119,11 +124,9 @@ class _FrameAveragedMetric(VideoMetric):
         self,
         pred_key: str = 'pred_video',
         gt_key: str = 'gt_video',
-        collect_device: str = 'cpu',
-        prefix: str | None = None,
-        collect_dir: str | None = None,
+        **base_args,
     ) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        super().__init__(**base_args)
         self.pred_key = pred_key
         self.gt_key = gt_key
         self.name = self.key
@@ -183,7 +186,8 @@ class SSIM(_FrameAveragedMetric):
 
     Gaussian window ``window_size=11``, ``sigma=1.5``, ``K1=0.01``, ``K2=0.03``, data range 1,
     valid window positions only; ``channels='rgb'`` (default: mean over R, G, B) or ``'y'``
-    (BT.601 luma). See :func:`ssim_per_frame`.
+    (BT.601 luma). See :func:`ssim_per_frame`. Other keyword arguments as
+    :class:`_FrameAveragedMetric`.
     """
 
     key = 'ssim'
@@ -193,13 +197,9 @@ class SSIM(_FrameAveragedMetric):
         window_size: int = 11,
         sigma: float = 1.5,
         channels: str = 'rgb',
-        pred_key: str = 'pred_video',
-        gt_key: str = 'gt_video',
-        collect_device: str = 'cpu',
-        prefix: str | None = None,
-        collect_dir: str | None = None,
+        **kwargs,
     ) -> None:
-        super().__init__(pred_key, gt_key, collect_device, prefix, collect_dir)
+        super().__init__(**kwargs)
         check_positive(window_size, 'SSIM window_size')
         if window_size % 2 != 1:
             raise ConfigError(

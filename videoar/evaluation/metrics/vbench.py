@@ -69,6 +69,9 @@ class VBench(VideoMetric):
             videos are exported to ``work_dir/videos`` as ``{caption}-{i}.mp4``.
         allow_partial: with fewer than 16 dimensions report ``vbench_partial_*`` (default); if
             False raise :class:`~videoar.evaluation.vbench.scoring.IncompleteVBenchError`.
+        pred_key, caption_key: keys of the video and its prompt in the predict outputs.
+        device: device of the flow model and encoders (default CUDA when available).
+        **base_args: ``collect_device``, ``prefix``, ``collect_dir`` of mmengine's ``BaseMetric``.
     """
 
     def __init__(
@@ -84,11 +87,9 @@ class VBench(VideoMetric):
         pred_key: str = 'pred_video',
         caption_key: str = 'caption',
         device: str | None = None,
-        collect_device: str = 'cpu',
-        prefix: str | None = None,
-        collect_dir: str | None = None,
+        **base_args,
     ) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        super().__init__(**base_args)
         dimensions = list(dimensions)
         unknown = [d for d in dimensions if d not in NATIVE_DIMENSIONS]
         if unknown:

@@ -89,8 +89,20 @@ class BaseMasking(nn.Module):
         generator: torch.Generator | None = None,
         device=None,
     ) -> torch.Tensor:
-        """Attention mask ``(B or 1, L, L)`` bool, ``True`` = may attend."""
-        return self.static_mask(layout, device)
+        """Attention mask ``(B or 1, L, L)`` bool, ``True`` = may attend.
+
+        In eval the deterministic :meth:`static_mask`; in training :meth:`training_mask` of it.
+        """
+        static = self.static_mask(layout, device)
+        if not training:
+            return static
+        return self.training_mask(static, layout, batch_size, generator)
+
+    def training_mask(self, static, layout, batch_size, generator) -> torch.Tensor:
+        """The training mask ``(B or 1, L, L)`` bool of ``batch_size`` samples, given the
+        ``(1, L, L)`` :meth:`static_mask` of ``layout``; ``generator`` (or ``None``) draws any
+        randomness. Here the static mask itself; random masks override this."""
+        return static
 
     def extra_repr(self) -> str:
         return f'window={self.window}, prefix_causal={self.prefix_causal}'
@@ -153,26 +165,19 @@ class RandomFrameMask(BaseMasking):
 
         return self._pairs.get((layout, str(device)), build)
 
-    def forward(
-        self,
-        layout: SequenceLayout,
-        batch_size: int,
-        training: bool,
-        generator: torch.Generator | None = None,
-        device=None,
-    ) -> torch.Tensor:
-        """``(B, L, L)`` in training (when ``drop_prob > 0``), else ``(1, L, L)``."""
-        base = self.static_mask(layout, device)
-        if not training or self.drop_prob == 0.0 or layout.num_frames == 1:
-            return base
-        device = base.device
+    def training_mask(self, static, layout, batch_size, generator) -> torch.Tensor:
+        """``(B, L, L)`` with randomly hidden earlier frames (``static`` when ``drop_prob`` is 0
+        or there is one frame)."""
+        if self.drop_prob == 0.0 or layout.num_frames == 1:
+            return static
+        device = static.device
         not_earlier, frame = self._earlier_pairs(layout, device)
         num_frames = layout.num_frames
         keep = draw_uniform((batch_size, num_frames, num_frames), generator, device)
         keep = keep >= self.drop_prob  # keep[b, query frame, key frame]
         mask = keep[:, frame][:, :, frame]  # (B, L, L) keep decision of each token pair
         mask |= not_earlier  # the rule applies to earlier-frame pairs only
-        mask &= base
+        mask &= static
         return mask
 
     def extra_repr(self) -> str:

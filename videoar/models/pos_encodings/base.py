@@ -55,6 +55,9 @@ def _resolve_range(layout: SequenceLayout, start: int, end: int | None) -> tuple
 class BasePositionalEncoding(nn.Module):
     """Base class: no embedding and no rotary tables (subclasses override one or both).
 
+    Subclasses take their own options as keyword-only arguments and pass the five model defaults
+    below on to this constructor as ``**model_args``, then read them from the attributes.
+
     Args:
         dim: transformer width ``C``.
         head_dim: attention head dimension ``Dh``.

@@ -74,31 +74,24 @@ class LearnedAbsolutePE(BasePositionalEncoding):
     checkpoint directly. :meth:`resize_tables` does the same in place (rebuild the optimizer after).
 
     Args:
-        dim: transformer width ``C``.
-        scale_sizes: the scale schedule the tables are built for.
-        max_frames: rows of the frame table.
-        max_prefix_len: rows of the prefix table (0 = no prefix).
-        head_dim: ignored.
         init_std: std of the truncated-normal initialisation (VAR uses ``sqrt(1 / 3C)``; default
             0.02).
+        **model_args: the model defaults of :class:`BasePositionalEncoding`: ``dim`` (``C``),
+            ``scale_sizes`` (the schedule the tables are built for), ``max_frames`` (rows of the
+            frame table) and ``max_prefix_len`` (rows of the prefix table, default 0 = no
+            prefix) are used, ``head_dim`` is ignored.
     """
 
-    def __init__(
-        self,
-        dim: int | None = None,
-        head_dim: int | None = None,
-        scale_sizes=None,
-        max_frames: int | None = None,
-        max_prefix_len: int | None = 0,
-        init_std: float = 0.02,
-    ) -> None:
-        if dim is None or scale_sizes is None or max_frames is None:
+    def __init__(self, *, init_std: float = 0.02, **model_args) -> None:
+        if any(model_args.get(key) is None for key in ('dim', 'scale_sizes', 'max_frames')):
             raise ConfigError(
                 'LearnedAbsolutePE needs dim, scale_sizes and max_frames (the model passes them '
                 'as default arguments).'
             )
-        sizes = check_scale_sizes(scale_sizes)
-        super().__init__(dim, head_dim, sizes, max_frames, max_prefix_len or 0)
+        sizes = check_scale_sizes(model_args.pop('scale_sizes'))
+        model_args['max_prefix_len'] = model_args.get('max_prefix_len') or 0
+        super().__init__(scale_sizes=sizes, **model_args)
+        dim, max_frames = self.dim, self.max_frames
         check_positive(dim, 'LearnedAbsolutePE dim')
         check_positive(max_frames, 'LearnedAbsolutePE max_frames')
         check_positive(init_std, 'LearnedAbsolutePE init_std')

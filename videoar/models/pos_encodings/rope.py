@@ -52,30 +52,29 @@ class AxialRoPE(BasePositionalEncoding):
     """Rotary encoding over a subset of the axes ``('t', 'h', 'w')`` (base of the RoPE classes).
 
     Args:
-        dim, head_dim, scale_sizes, max_frames, max_prefix_len: model defaults
-            (only ``head_dim`` and ``scale_sizes`` are used).
         axes: the axes that get frequencies, e.g. ``('h', 'w')`` or ``('t', 'h', 'w')``.
         axis_split: frequency pairs per axis, summing to ``head_dim // 2`` (default: equal,
             remainder to the first axis).
         base: RoPE base (10000).
         normalize_to_final: place coarse tokens on the final grid (see the module docstring).
         prefix_mode: ``'diagonal'`` or ``'none'`` (see the module docstring).
+        **model_args: the model defaults of :class:`BasePositionalEncoding` (``dim``,
+            ``head_dim``, ``scale_sizes``, ``max_frames``, ``max_prefix_len``); only ``head_dim``
+            and ``scale_sizes`` are used.
     """
 
     def __init__(
         self,
-        dim: int | None = None,
-        head_dim: int | None = None,
-        scale_sizes=None,
-        max_frames: int | None = None,
-        max_prefix_len: int | None = None,
+        *,
         axes: Sequence[str] = AXES,
         axis_split: Sequence[int] | None = None,
         base: float = 10000.0,
         normalize_to_final: bool = False,
         prefix_mode: str = 'diagonal',
+        **model_args,
     ) -> None:
-        super().__init__(dim, head_dim, scale_sizes, max_frames, max_prefix_len)
+        super().__init__(**model_args)
+        head_dim = self.head_dim
         name = type(self).__name__
         if head_dim is None:
             raise ConfigError(f'{name} needs head_dim (the model passes it as a default argument).')
@@ -183,33 +182,12 @@ class RoPE2D(AxialRoPE):
     Frames are not encoded (every frame reuses the same spatial positions; frame order comes from
     the causal mask and the inputs). Coarse tokens are placed on the final grid by default
     (``normalize_to_final=True``, Infinity's released setting); prefix tokens get 1-D positions
-    ``(i, i)`` and video positions are offset by ``P`` (``prefix_mode='diagonal'``).
+    ``(i, i)`` and video positions are offset by ``P`` (``prefix_mode='diagonal'``). Arguments as
+    :class:`AxialRoPE` without ``axes`` (always ``('h', 'w')``).
     """
 
-    def __init__(
-        self,
-        dim: int | None = None,
-        head_dim: int | None = None,
-        scale_sizes=None,
-        max_frames: int | None = None,
-        max_prefix_len: int | None = None,
-        axis_split: Sequence[int] | None = None,
-        base: float = 10000.0,
-        normalize_to_final: bool = True,
-        prefix_mode: str = 'diagonal',
-    ) -> None:
-        super().__init__(
-            dim,
-            head_dim,
-            scale_sizes,
-            max_frames,
-            max_prefix_len,
-            axes=('h', 'w'),
-            axis_split=axis_split,
-            base=base,
-            normalize_to_final=normalize_to_final,
-            prefix_mode=prefix_mode,
-        )
+    def __init__(self, *, normalize_to_final: bool = True, **kwargs) -> None:
+        super().__init__(axes=('h', 'w'), normalize_to_final=normalize_to_final, **kwargs)
 
 
 @POS_ENCODINGS.register_module()
@@ -219,32 +197,15 @@ class RoPE3D(AxialRoPE):
     Defaults: coarse tokens on the final grid (``normalize_to_final=True``) and a position-free
     prefix (``prefix_mode='none'``: condition tokens are not rotated and video positions are not
     shifted), as text reached through cross-attention is in InfinityStar. Compare
-    :class:`MultiScaleTemporalRoPE`, which places the prefix on the 1-D diagonal.
+    :class:`MultiScaleTemporalRoPE`, which places the prefix on the 1-D diagonal. Arguments as
+    :class:`AxialRoPE` without ``axes`` (always ``('t', 'h', 'w')``).
     """
 
     def __init__(
-        self,
-        dim: int | None = None,
-        head_dim: int | None = None,
-        scale_sizes=None,
-        max_frames: int | None = None,
-        max_prefix_len: int | None = None,
-        axis_split: Sequence[int] | None = None,
-        base: float = 10000.0,
-        normalize_to_final: bool = True,
-        prefix_mode: str = 'none',
+        self, *, normalize_to_final: bool = True, prefix_mode: str = 'none', **kwargs
     ) -> None:
         super().__init__(
-            dim,
-            head_dim,
-            scale_sizes,
-            max_frames,
-            max_prefix_len,
-            axes=AXES,
-            axis_split=axis_split,
-            base=base,
-            normalize_to_final=normalize_to_final,
-            prefix_mode=prefix_mode,
+            axes=AXES, normalize_to_final=normalize_to_final, prefix_mode=prefix_mode, **kwargs
         )
 
 
@@ -257,28 +218,8 @@ class MultiScaleTemporalRoPE(AxialRoPE):
     ``normalize_to_final=True`` switches to final-grid positions). Scale identity is left to the
     model's learnable scale embedding. The ``head_dim / 2`` frequency pairs are split equally
     between t, h and w, the remainder going to t (``axis_split`` overrides), ``base`` 10000.
+    Arguments as :class:`AxialRoPE` without ``axes`` and ``prefix_mode`` (always ``'diagonal'``).
     """
 
-    def __init__(
-        self,
-        dim: int | None = None,
-        head_dim: int | None = None,
-        scale_sizes=None,
-        max_frames: int | None = None,
-        max_prefix_len: int | None = None,
-        axis_split: Sequence[int] | None = None,
-        base: float = 10000.0,
-        normalize_to_final: bool = False,
-    ) -> None:
-        super().__init__(
-            dim,
-            head_dim,
-            scale_sizes,
-            max_frames,
-            max_prefix_len,
-            axes=AXES,
-            axis_split=axis_split,
-            base=base,
-            normalize_to_final=normalize_to_final,
-            prefix_mode='diagonal',
-        )
+    def __init__(self, **kwargs) -> None:
+        super().__init__(axes=AXES, prefix_mode='diagonal', **kwargs)

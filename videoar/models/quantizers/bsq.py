@@ -65,7 +65,6 @@ class MultiScaleBSQ(MultiScaleQuantizer):
     Args:
         embed_dim: latent channels ``d`` = bits per token.
         scale_sizes: ``[(h_1, w_1), ..., (h_K, w_K)]`` (ints mean square scales).
-        down_mode / up_mode: interpolation (see :class:`MultiScaleQuantizer`).
         commit_weight: weight of the commitment loss (encoder -> codes).
         codebook_weight: weight of the loss that trains the per-scale code scales.
         entropy_weight: overall weight of the entropy penalty (0 disables it).
@@ -74,6 +73,8 @@ class MultiScaleBSQ(MultiScaleQuantizer):
         inv_temperature: inverse temperature of the soft bit probabilities.
         scale_init: initial ``alpha_k``: one float for all scales or K floats.
         learn_scales: train ``alpha_k`` (True) or keep them fixed (False).
+        **resampling: ``down_mode`` / ``up_mode``, interpolation (see
+            :class:`MultiScaleQuantizer`, whose defaults apply).
     """
 
     label_kind = 'bits'
@@ -83,8 +84,7 @@ class MultiScaleBSQ(MultiScaleQuantizer):
         self,
         embed_dim: int,
         scale_sizes,
-        down_mode: str = 'area',
-        up_mode: str = 'bilinear',
+        *,
         commit_weight: float = 0.25,
         codebook_weight: float = 1.0,
         entropy_weight: float = 0.1,
@@ -93,8 +93,9 @@ class MultiScaleBSQ(MultiScaleQuantizer):
         inv_temperature: float = 100.0,
         scale_init: float | Sequence[float] = 1.0,
         learn_scales: bool = True,
+        **resampling,
     ) -> None:
-        super().__init__(embed_dim, scale_sizes, down_mode=down_mode, up_mode=up_mode)
+        super().__init__(embed_dim, scale_sizes, **resampling)
         check_positive(self.embed_dim, 'embed_dim')
         check_positive(inv_temperature, 'inv_temperature')
         for name, value in (

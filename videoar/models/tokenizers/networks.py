@@ -15,49 +15,85 @@ from torch import nn
 from .layers import Downsample, FrameGroupNorm, ResBlock, Upsample, make_conv, num_groups
 
 
-class Encoder(nn.Module):
-    """``(B, 3, F, H, W) -> (B, d, T', H / 2^S, W / 2^S)`` (or the 2D analogue).
+class _StagedNetwork(nn.Module):
+    """What :class:`Encoder` and :class:`Decoder` share: the channel plan and the conv settings.
 
-    Stage ``i`` (``i < S``): ``num_res_blocks`` ResBlocks to ``base * mult[i]`` channels, then a
-    stride-2 Downsample (temporal too if ``i`` is in ``temporal_stages``).
+    Args:
+        dims: 2 or 3 (2D convolutions or causal 3D ones).
+        base_channels, channel_mult: stage ``i`` has ``base_channels * channel_mult[i]`` channels.
+        num_res_blocks: ResBlocks per stage.
+        temporal_kernel_size: temporal kernel of the in/out and resampling convs.
+        pad_mode: temporal padding of the causal convs.
+        block_temporal_kernel_size: temporal kernel inside the ResBlocks (default
+            ``temporal_kernel_size``).
     """
 
     def __init__(
         self,
         dims,
-        in_channels,
-        latent_dim,
         base_channels,
         channel_mult,
         num_res_blocks,
-        temporal_stages,
         temporal_kernel_size=3,
         pad_mode='replicate',
         block_temporal_kernel_size=None,
     ):
         super().__init__()
-        kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
+        self.dims = dims
+        self.channels = [base_channels * m for m in channel_mult]
+        self.num_res_blocks = num_res_blocks
+        self.conv_kwargs = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
         block_kt = (
             temporal_kernel_size
             if block_temporal_kernel_size is None
             else block_temporal_kernel_size
         )
-        bkw = dict(temporal_kernel_size=block_kt, pad_mode=pad_mode)
-        chans = [base_channels * m for m in channel_mult]
-        self.conv_in = make_conv(dims, in_channels, chans[0], 3, **kw)
+        self.block_kwargs = dict(temporal_kernel_size=block_kt, pad_mode=pad_mode)
+
+    def conv(self, cin: int, cout: int) -> nn.Module:
+        """A kernel-3 conv ``cin -> cout`` (the in and out convs)."""
+        return make_conv(self.dims, cin, cout, 3, **self.conv_kwargs)
+
+    def res_block(self, cin: int, cout: int) -> ResBlock:
+        return ResBlock(self.dims, cin, cout, **self.block_kwargs)
+
+    def res_blocks(self, cin: int, cout: int) -> nn.ModuleList:
+        """The ``num_res_blocks`` ResBlocks of a stage: ``cin -> cout``, then ``cout -> cout``."""
+        return nn.ModuleList(
+            self.res_block(cin if j == 0 else cout, cout) for j in range(self.num_res_blocks)
+        )
+
+
+class Encoder(_StagedNetwork):
+    """``(B, 3, F, H, W) -> (B, d, T', H / 2^S, W / 2^S)`` (or the 2D analogue).
+
+    Stage ``i`` (``i < S``): ``num_res_blocks`` ResBlocks to ``base * mult[i]`` channels, then a
+    stride-2 Downsample (temporal too if ``i`` is in ``temporal_stages``).
+
+    Args:
+        dims: 2 or 3.
+        in_channels: channels of the video (3).
+        latent_dim: latent channels ``d``.
+        temporal_stages: the stages whose Downsample also halves time.
+        **layout: ``base_channels``, ``channel_mult``, ``num_res_blocks`` and the conv settings
+            of :class:`_StagedNetwork`.
+    """
+
+    def __init__(self, dims, in_channels, *, latent_dim, temporal_stages, **layout):
+        super().__init__(dims, **layout)
+        chans = self.channels
+        self.conv_in = self.conv(in_channels, chans[0])
         self.stages = nn.ModuleList()
         prev = chans[0]
         for i, ch in enumerate(chans):
             stage = nn.Module()
-            stage.blocks = nn.ModuleList(
-                ResBlock(dims, prev if j == 0 else ch, ch, **bkw) for j in range(num_res_blocks)
-            )
-            stage.down = Downsample(dims, ch, i in temporal_stages, **kw)
+            stage.blocks = self.res_blocks(prev, ch)
+            stage.down = Downsample(dims, ch, i in temporal_stages, **self.conv_kwargs)
             self.stages.append(stage)
             prev = ch
-        self.mid = ResBlock(dims, prev, prev, **bkw)
+        self.mid = self.res_block(prev, prev)
         self.norm_out = FrameGroupNorm(num_groups(prev), prev)
-        self.conv_out = make_conv(dims, prev, latent_dim, 3, **kw)
+        self.conv_out = self.conv(prev, latent_dim)
 
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         h = self.conv_in(x, cache)
@@ -69,46 +105,28 @@ class Encoder(nn.Module):
         return self.conv_out(F.silu(self.norm_out(h)), cache)
 
 
-class Decoder(nn.Module):
-    """``(B, d, T', h, w) -> (B, 3, F, h * 2^S, w * 2^S)``: the mirror of :class:`Encoder`."""
+class Decoder(_StagedNetwork):
+    """``(B, d, T', h, w) -> (B, 3, F, h * 2^S, w * 2^S)``: the mirror of :class:`Encoder`.
 
-    def __init__(
-        self,
-        dims,
-        out_channels,
-        latent_dim,
-        base_channels,
-        channel_mult,
-        num_res_blocks,
-        temporal_stages,
-        temporal_kernel_size=3,
-        pad_mode='replicate',
-        block_temporal_kernel_size=None,
-    ):
-        super().__init__()
-        kw = dict(temporal_kernel_size=temporal_kernel_size, pad_mode=pad_mode)
-        block_kt = (
-            temporal_kernel_size
-            if block_temporal_kernel_size is None
-            else block_temporal_kernel_size
-        )
-        bkw = dict(temporal_kernel_size=block_kt, pad_mode=pad_mode)
-        chans = [base_channels * m for m in channel_mult]
+    Args: as :class:`Encoder`, with ``out_channels`` (3) in place of ``in_channels``.
+    """
+
+    def __init__(self, dims, out_channels, *, latent_dim, temporal_stages, **layout):
+        super().__init__(dims, **layout)
+        chans = self.channels
         prev = chans[-1]
-        self.conv_in = make_conv(dims, latent_dim, prev, 3, **kw)
-        self.mid = ResBlock(dims, prev, prev, **bkw)
+        self.conv_in = self.conv(latent_dim, prev)
+        self.mid = self.res_block(prev, prev)
         self.stages = nn.ModuleList()
         for i in reversed(range(len(chans))):
             ch = chans[i]
             stage = nn.Module()
-            stage.up = Upsample(dims, prev, i in temporal_stages, **kw)
-            stage.blocks = nn.ModuleList(
-                ResBlock(dims, prev if j == 0 else ch, ch, **bkw) for j in range(num_res_blocks)
-            )
+            stage.up = Upsample(dims, prev, i in temporal_stages, **self.conv_kwargs)
+            stage.blocks = self.res_blocks(prev, ch)
             self.stages.append(stage)
             prev = ch
         self.norm_out = FrameGroupNorm(num_groups(prev), prev)
-        self.conv_out = make_conv(dims, prev, out_channels, 3, **kw)
+        self.conv_out = self.conv(prev, out_channels)
 
     def forward(self, z: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         h = self.mid(self.conv_in(z, cache), cache)
