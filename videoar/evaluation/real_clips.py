@@ -55,14 +55,14 @@ class RealClipStream:
 
 
 def build_real_dataloader(real_dataloader, batch_size: int, seed: int | None = None):
-    """A dataloader config (defaults: no shuffling, default collate, no workers) -> DataLoader."""
+    """A dataloader config (defaults: no shuffling, ``video_collate``, no workers) -> DataLoader."""
     if real_dataloader is None or not isinstance(real_dataloader, Mapping):
         return real_dataloader
     cfg = dict(real_dataloader)
     cfg.setdefault('batch_size', batch_size)
     cfg.setdefault('num_workers', 0)
     cfg.setdefault('sampler', dict(type='DefaultSampler', shuffle=False))
-    cfg.setdefault('collate_fn', dict(type='default_collate'))
+    cfg.setdefault('collate_fn', dict(type='video_collate'))
     return Runner.build_dataloader(cfg, seed=seed)
 
 
