@@ -1,4 +1,5 @@
-# Curriculum stage 1 (VideoAR §5.1 in miniature): images and short low-resolution clips, jointly.
+# Curriculum stage 1 (docs/method.md, "Multi-stage curriculum", in miniature): images and
+# short low-resolution clips, jointly.
 # 16 x 16 pixels -> 2 x 2 latents, scales (1, 2); clips of 9 frames (3 latent frames) and single
 # frames (1 latent frame), one modality per batch (30% image batches).
 #   python tools/train.py configs/videoar_stage1.py

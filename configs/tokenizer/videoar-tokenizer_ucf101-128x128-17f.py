@@ -1,6 +1,6 @@
-# The paper's UCF-101 tokenizer (VideoAR-L tokenizer, §2.1 / Table 2), trained on UCF-101; the
-# architecture (17 x 128 x 128 -> 5 x 8 x 8 latents, d = 48, scales 1, 2, 3, 4, 6, 8: 650 tokens
-# per clip) is ../_base_/models/tokenizer_arch_ucf101.py, shared with the paper's AR models.
+# The paper's UCF-101 tokenizer (VideoAR-L tokenizer; docs/method.md, "Tokenizer"), trained on
+# UCF-101; the architecture (17 x 128 x 128 -> 5 x 8 x 8 latents, d = 48, scales 1, 2, 3, 4,
+# 6, 8: 650 tokens per clip) is ../_base_/models/tokenizer_arch_ucf101.py, shared with the paper's AR models.
 # Loss (Eq. 4; the paper gives no weights, these are ours): L1 reconstruction + BSQ commitment and
 # entropy + 3D PatchGAN (hinge, LeCAM) from disc_start_iter. Paper recipe: inflate the encoder and
 # decoder from a 2D image tokenizer (CausalVideoTokenizer.inflate_from_2d), then fine-tune on

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from videoar.structures import VideoBatch
@@ -63,7 +64,10 @@ def build_real_dataloader(real_dataloader, batch_size: int, seed: int | None = N
     cfg.setdefault('num_workers', 0)
     cfg.setdefault('sampler', dict(type='DefaultSampler', shuffle=False))
     cfg.setdefault('collate_fn', dict(type='video_collate'))
-    return Runner.build_dataloader(cfg, seed=seed)
+    # outside a Runner (tools/test.py, notebooks) no registry scope is set: use videoar's
+    scope = None if DefaultScope.get_current_instance() is not None else 'videoar'
+    with DefaultScope.overwrite_default_scope(scope):
+        return Runner.build_dataloader(cfg, seed=seed)
 
 
 __all__ = ['RealClipStream', 'build_real_dataloader']

@@ -1,5 +1,5 @@
-# The paper's UCF-101 tokenizer and quantizer architecture (VideoAR-L tokenizer, §2.1 / Table 2),
-# and the only place it is written: the tokenizer training config
+# The paper's UCF-101 tokenizer and quantizer architecture (VideoAR-L tokenizer; docs/method.md,
+# "Tokenizer"), and the only place it is written: the tokenizer training config
 # (configs/tokenizer/videoar-tokenizer_ucf101-128x128-17f.py) and the paper's AR models
 # (configs/paper/) inherit this partial model dict, so the AR model loads that checkpoint.
 #   17 x 128 x 128 clips -> 5 x 8 x 8 latents (spatial 16, temporal 4), d = 48 bits per token;

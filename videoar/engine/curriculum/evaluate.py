@@ -27,16 +27,14 @@ from videoar.io.records import read_json, write_json
 from videoar.pipelines import init_model
 from videoar.utils import ConfigError, check_known_keys
 
-from ..config_options import find_hooks
+from ..hooks.generation_evaluation_hook import evaluation_settings_of
 from ..visualization import write_video_grid
 from .linking import has_hook
 from .report import write_report
-from .stages import Stage, to_dict
+from .stages import Stage
 
 EVAL_DONE_FILE = 'evaluated.json'
 DEFAULT_GRID = dict(num_videos=16, nrow=None, fps=8)
-#: GenerationEvaluationHook arguments that are not evaluate_generation arguments
-HOOK_ONLY_KEYS = ('type', 'interval', 'use_ema', 'evaluate_at_end', 'out_file', 'prefix')
 #: evaluate_generation arguments the stage sets itself
 STAGE_SET_KEYS = ('model', 'progress', 'keep_videos')  # keep_videos: grid.num_videos
 
@@ -46,17 +44,13 @@ def evaluation_settings(stage: Stage, source_cfg: Config) -> dict:
     config's ``GenerationEvaluationHook``."""
     settings = stage.evaluation
     if settings is None:
-        hooks = source_cfg.get('custom_hooks') or []
-        found = find_hooks(hooks, 'GenerationEvaluationHook')
-        if not found:
+        settings = evaluation_settings_of(source_cfg)
+        if settings is None:
             raise ConfigError(
                 f'evaluate stage {stage.name}: give evaluation=dict(metrics=[...], '
                 f'num_samples=...), or add a GenerationEvaluationHook to the config of '
                 f'{stage.from_stage}.'
             )
-        settings = to_dict(hooks[found[0]])
-        for key in HOOK_ONLY_KEYS:
-            settings.pop(key, None)
     allowed = set(inspect.signature(evaluate_generation).parameters) - set(STAGE_SET_KEYS)
     check_known_keys(settings, allowed, f'stages.{stage.name}.evaluation')
     if 'metrics' not in settings or 'num_samples' not in settings:

@@ -22,7 +22,25 @@ from videoar.evaluation.report import write_metrics_json
 from videoar.registry import HOOKS
 from videoar.utils import ConfigError
 
+from ..config_options import find_hooks
 from .utils import ema_weights
+
+#: GenerationEvaluationHook arguments that are not evaluate_generation arguments
+HOOK_ONLY_KEYS = ('type', 'interval', 'use_ema', 'evaluate_at_end', 'out_file', 'prefix')
+
+
+def evaluation_settings_of(cfg) -> dict | None:
+    """The :func:`evaluate_generation` arguments of a config's ``GenerationEvaluationHook``
+    (its first one), or ``None`` when the config has none. The curriculum's evaluate stage and
+    ``tools/test.py`` score a generator checkpoint with these, as the hook does after training.
+    """
+    hooks = cfg.get('custom_hooks') or []
+    found = find_hooks(hooks, 'GenerationEvaluationHook')
+    if not found:
+        return None
+    hook = hooks[found[0]]
+    hook = hook.to_dict() if hasattr(hook, 'to_dict') else dict(hook)
+    return {k: v for k, v in hook.items() if k not in HOOK_ONLY_KEYS}
 
 
 @HOOKS.register_module()
