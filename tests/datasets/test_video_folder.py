@@ -161,13 +161,15 @@ def test_resize_crop_manifest_paths_and_subdir_labels(videos):
                                   crop='random', short_side=40, offset='start')  # fmt: skip
     assert torch.equal(randomly[1]['inputs'], randomly[1]['inputs'])
     assert randomly[1]['inputs'].shape == (3, 4, 24, 24)
-    # a manifest: relative paths from its folder, missing files reported, bad rows explained
+    # a manifest: relative paths from its folder (an absolute path with the flag), missing files
+    # reported, bad rows explained
     manifest = root / 'list.jsonl'
     rows = [{'path': 'cats/a.mp4', 'label': 0, 'caption': 'first'},
             {'path': str(paths['b']), 'caption': 'second'},
             {'path': 'nowhere/missing.mp4', 'label': 5}]  # fmt: skip
     manifest.write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
-    listed = DATASETS.build(dict(type='VideoFolderDataset', ann_file=str(manifest), num_frames=4))
+    listed = DATASETS.build(dict(type='VideoFolderDataset', ann_file=str(manifest), num_frames=4,
+                                 allow_absolute_paths=True))  # fmt: skip
     assert [e['caption'] for e in listed.entries] == ['first', 'second']
     assert [e['label'] for e in listed.entries] == [0, -1]
     assert listed.skipped[0][0].endswith('missing.mp4') and 'no such file' in listed.skipped[0][1]
@@ -203,3 +205,24 @@ def test_pipeline_transforms_and_argument_checks(videos):
     with pytest.raises(ConfigError, match=r'no usable video.*z\.mp4: empty file'):
         VideoFolderDataset(data_root=str(empty))
     assert np.isfinite(plain.numpy()).all()
+
+
+def test_manifest_entries_must_stay_inside_the_dataset_root(videos, tmp_path):
+    root, paths = videos
+    outside = tmp_path / 'outside.mp4'
+    outside.write_bytes(open(paths['short'], 'rb').read())  # a readable video outside the root
+    manifest = root / 'escape.jsonl'
+    lines = [
+        {'path': 'cats/a.mp4', 'label': 1},
+        {'path': '../outside.mp4', 'label': 2},
+        {'path': 'cats/../../outside.mp4', 'label': 3},
+        {'path': str(outside), 'label': 4},
+    ]
+    manifest.write_text(''.join(json.dumps(line) + '\n' for line in lines))
+    dataset = VideoFolderDataset(ann_file=str(manifest), num_frames=4)
+    assert [e['label'] for e in dataset.entries] == [1]
+    reasons = [reason for _, reason in dataset.skipped]
+    assert sum('leaves the dataset root' in r for r in reasons) == 2
+    assert any('absolute paths are not served' in r for r in reasons)
+    trusting = VideoFolderDataset(ann_file=str(manifest), num_frames=4, allow_absolute_paths=True)
+    assert sorted(e['label'] for e in trusting.entries) == [1, 4]

@@ -61,7 +61,9 @@ class VideoFolderDataset(Dataset):
         ann_file: a manifest, ``.jsonl`` (one JSON object per line) or ``.csv`` (with a header),
             with a ``path`` field and optional ``label`` (int), ``caption`` (str) and
             ``num_frames`` (int, used only when ``probe=False``). Relative paths are relative to
-            the manifest's folder (or to ``data_root`` when given).
+            the manifest's folder (or to ``data_root`` when given) and must stay inside it: an
+            entry like ``../elsewhere.mp4`` is skipped and reported, as an absolute path is
+            unless ``allow_absolute_paths``.
         num_frames: ``F`` frames per clip.
         frame_stride: take every ``frame_stride``-th frame.
         offset: where the clip starts: ``'random'`` (from the per-item RNG), ``'center'`` or
@@ -84,6 +86,8 @@ class VideoFolderDataset(Dataset):
         pipeline: optional list of ``TRANSFORMS`` configs (or callables) applied after the
             built-in resize/crop to ``dict(inputs=(3, F, H, W), rng=Generator, meta=dict)``.
         seed: base seed of the per-item RNG.
+        allow_absolute_paths: serve manifest entries with absolute paths (default: skip and
+            report them, so a manifest cannot point the loader anywhere on the machine).
 
     Item: ``dict(inputs=float32 (3, F, H, W) in [-1, 1], data_samples=dict(label, caption,
     index, path))``; ``index`` is the entry actually served (it differs from the requested
@@ -109,6 +113,7 @@ class VideoFolderDataset(Dataset):
         probe: bool = True,
         pipeline: Sequence[dict | Callable] | None = None,
         seed: int = 0,
+        allow_absolute_paths: bool = False,
     ):
         check_positive(num_frames, f'{self.__class__.__name__} num_frames')
         check_positive(frame_stride, f'{self.__class__.__name__} frame_stride')
@@ -140,6 +145,7 @@ class VideoFolderDataset(Dataset):
         self.classes = tuple(classes) if classes is not None else None
         self.deterministic = deterministic
         self.seed = int(seed)
+        self.allow_absolute_paths = bool(allow_absolute_paths)
         self.pipeline = [
             build_checked(TRANSFORMS, t, f'{self.__class__.__name__} pipeline') if isinstance(t, dict) else t
             for t in (pipeline or [])
@@ -235,9 +241,11 @@ class VideoFolderDataset(Dataset):
                 raise ConfigError(
                     f'{ann_file}:{line_no}: label/num_frames must be ints ({err}).'
                 ) from err
-            path = row['path']
+            path = self._manifest_path(str(row['path']), base, f'{ann_file}:{line_no}')
+            if path is None:
+                continue
             entry = dict(
-                path=path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path)),
+                path=path,
                 label=label,
                 caption=str(row.get('caption') or ''),
             )
@@ -245,6 +253,26 @@ class VideoFolderDataset(Dataset):
                 entry['num_frames'] = frames
             entries.append(entry)
         return entries
+
+    def _manifest_path(self, path: str, base: str, where: str) -> str | None:
+        """The file a manifest entry names, or None (reported) when it may not be served."""
+        if os.path.isabs(path):
+            if self.allow_absolute_paths:
+                return os.path.normpath(path)
+            self._report_skip(
+                path,
+                f'{where}: absolute paths are not served (write it relative to {base!r}, or set '
+                'allow_absolute_paths=True)',
+            )
+            return None
+        root = os.path.abspath(base)
+        resolved = os.path.normpath(os.path.join(root, path))
+        if os.path.commonpath([root, resolved]) != root:
+            self._report_skip(
+                path, f'{where}: the path leaves the dataset root {root!r}; entries must stay in it'
+            )
+            return None
+        return resolved
 
     def _report_skip(self, path: str, reason: str) -> None:
         self.skipped.append((path, reason))
