@@ -52,7 +52,8 @@ generation_metrics = [
     dict(type='FVD', feature_extractor=dict(type='MovingDigitsClassifier'), name='fcd_classifier'),
 ]
 
-default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=1000000, max_keep_ckpts=1))
+# a checkpoint every 100 iterations (two kept): an interrupted stage resumes from the newest one
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=100, max_keep_ckpts=2))
 
 # Training data: cached latents of 17 x 32 x 32 clips (stage 2 serves their first 3 latent
 # frames, which a causal tokenizer makes exactly the latents of 9-frame clips).
