@@ -5,16 +5,26 @@
 
 Distributed: ``torchrun --nproc-per-node N tools/train.py CONFIG --launcher pytorch``
 (gloo on machines without CUDA, NCCL otherwise).
+
+Reliability: one run per work dir (``<work_dir>/.videoar.lock``, see
+``videoar/engine/workdir_lock.py``); SIGTERM, SIGUSR1 or a first Ctrl-C save a checkpoint at the
+next iteration and exit with code 75 (``PREEMPTED_EXIT_CODE``, see
+``videoar/engine/hooks/preemption_hook.py``); ``--resume`` picks the newest loadable checkpoint
+(``videoar/engine/checkpointing.py``).
 """
 
 import argparse
+import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from videoar.engine import launch  # noqa: E402
+from videoar.engine.checkpointing import remove_stale_temporaries  # noqa: E402
 from videoar.engine.curriculum import run_curriculum  # noqa: E402
+from videoar.engine.hooks import Preempted  # noqa: E402
+from videoar.engine.workdir_lock import WorkDirLock  # noqa: E402
 from videoar.io.checkpoint import read_last_checkpoint  # noqa: E402
 
 
@@ -66,15 +76,33 @@ def train_one(cfg, args, work_dir: str) -> None:
         print(f'[videoar] final checkpoint: {final}', flush=True)
 
 
+def is_rank_zero(launcher: str) -> bool:
+    """Rank 0 of the job, from the launcher's environment (before any process group exists)."""
+    if launcher == 'none':
+        return True
+    return os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0')) == '0'
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg, work_dir = launch.prepare_config(
         args.config, args.cfg_options, args.work_dir, for_training=True
     )
-    if cfg.get('stages') is not None:  # a curriculum: one Runner per stage
-        run_curriculum(cfg, resume=args.resume is not None, amp=args.amp, launcher=args.launcher)
-    else:
-        train_one(cfg, args, work_dir)
+    rank_zero = is_rank_zero(args.launcher)
+    try:
+        with WorkDirLock(work_dir, enabled=rank_zero):
+            if rank_zero:
+                remove_stale_temporaries(work_dir)
+            if cfg.get('stages') is not None:  # a curriculum: one Runner per stage
+                run_curriculum(
+                    cfg, resume=args.resume is not None, amp=args.amp, launcher=args.launcher
+                )
+            else:
+                train_one(cfg, args, work_dir)
+    except Preempted as stop:
+        if rank_zero:
+            print(f'[videoar] {stop.message}', file=sys.stderr, flush=True)
+        raise
 
 
 if __name__ == '__main__':

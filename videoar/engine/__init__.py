@@ -2,6 +2,8 @@
 
 from . import (
     compat,  # noqa: F401  (applies the mmengine/torch fixes on import)
+    exact_resume,  # noqa: F401  (registers ExactResumeHook)
+    finite_guard,  # noqa: F401
     hooks,  # noqa: F401
 )
 from .compat import (

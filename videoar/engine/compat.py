@@ -1,6 +1,6 @@
 """The one place where videoar adapts mmengine 0.10.7 to current torch (>= 2.6).
 
-Importing this module (``videoar.engine`` does) applies three fixes, each covered by tests:
+Importing this module (``videoar.engine`` does) applies four fixes, each covered by tests:
 
 1. **Safe checkpoint loading.** torch >= 2.6 loads with ``weights_only=True``, which refuses the
    mmengine objects stored in a checkpoint's ``meta`` (e.g. ``HistoryBuffer``), so ``--resume``
@@ -13,6 +13,12 @@ Importing this module (``videoar.engine`` does) applies three fixes, each covere
 3. **gloo DDP without CUDA.** mmengine's launcher calls ``torch.cuda.set_device`` and wraps DDP with
    ``device_ids=[LOCAL_RANK]``. :func:`setup_cpu_distributed` initialises gloo itself (the Runner
    then skips its own init) and :func:`ddp_wrapper_cfg_for_cpu` gives a wrapper config without device ids.
+4. **Atomic checkpoint writes.** mmengine writes a checkpoint in place, so a kill during the save
+   leaves a truncated file under the final name. ``Runner.save_checkpoint`` (used by every
+   checkpoint writer: ``CheckpointHook``, ``PreemptionHook``, ``StageFinishedHook``, plugins)
+   now writes local files through :func:`videoar.engine.checkpointing.atomic_save_checkpoint`
+   (temporary file, fsync, rename). This must be global: a hook-level fix would miss the other
+   writers. A checkpoint that does not load is reported with its file name.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import os
 import torch
 import torch.distributed as dist
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.runner import checkpoint as mm_checkpoint
+from mmengine.runner import runner as mm_runner
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
 
@@ -33,11 +41,26 @@ from videoar.io.checkpoint import (
 )
 from videoar.registry import OPTIM_WRAPPERS
 
+from .checkpointing import atomic_save_checkpoint
+
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)
 def _load_from_local_safe(filename, map_location):
-    """mmengine's local loader, replaced: same behaviour, but weights_only with an allowlist."""
-    return load_checkpoint_safe(filename, map_location=map_location)
+    """mmengine's local loader, replaced: same behaviour, but weights_only with an allowlist,
+    and a file that does not load (e.g. truncated by a kill) is named in the error."""
+    try:
+        return load_checkpoint_safe(filename, map_location=map_location)
+    except RuntimeError as err:
+        raise RuntimeError(
+            f'cannot load checkpoint {filename!r} ({err}); it is probably truncated (a run '
+            'killed while saving). Resume with --resume (no path) to use the newest loadable '
+            'checkpoint of the work dir, or name another file.'
+        ) from err
+
+
+# Every checkpoint mmengine's Runner writes goes through this name (fix 4).
+mm_runner.save_checkpoint = atomic_save_checkpoint
+mm_checkpoint.save_checkpoint = atomic_save_checkpoint
 
 
 @OPTIM_WRAPPERS.register_module()

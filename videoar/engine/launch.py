@@ -15,8 +15,10 @@ from mmengine.runner import Runner
 from videoar.registry import RUNNERS
 from videoar.utils import ConfigError
 
+from .checkpointing import prepare_resume
 from .compat import ddp_wrapper_cfg_for_cpu, setup_cpu_distributed
 from .config_options import merge_options
+from .hooks.preemption_hook import PreemptionHook
 
 #: Top-level keys that mmengine's Runner (or videoar's tools) read.
 RUNNER_KEYS = {
@@ -26,7 +28,7 @@ RUNNER_KEYS = {
     'data_preprocessor', 'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor',
     'log_level', 'visualizer', 'default_scope', 'randomness', 'model_wrapper_cfg', 'runner_type',
     'strategy', 'compile', 'find_unused_parameters', 'activation_checkpointing', 'custom_imports',
-    'stages', 'curriculum', 'init_from_stage',
+    'stages', 'curriculum', 'init_from_stage', 'preemption',
 }  # fmt: skip
 REQUIRED_FOR_TRAIN = ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper')
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -128,7 +130,28 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
 
 
 def build_runner(cfg: Config):
-    """The config's ``runner_type`` (from ``RUNNERS``) or mmengine's ``Runner``."""
-    if cfg.get('runner_type') is not None:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    """The config's ``runner_type`` (from ``RUNNERS``) or mmengine's ``Runner``.
+
+    For training configs, ``resume`` is first checked and resolved to a loadable checkpoint
+    (:func:`videoar.engine.checkpointing.prepare_resume`), and the Runner gets a
+    :class:`PreemptionHook` (:func:`add_preemption_hook`).
+    """
+    prepare_resume(cfg)
+    runner = RUNNERS.build(cfg) if cfg.get('runner_type') is not None else Runner.from_cfg(cfg)
+    if cfg.get('train_cfg') is not None:
+        add_preemption_hook(runner, cfg.get('preemption'))
+    return runner
+
+
+def add_preemption_hook(runner, options) -> None:
+    """Register a :class:`PreemptionHook` unless ``custom_hooks`` already has one.
+
+    The top-level config key ``preemption`` configures it: ``dict(signals=['SIGTERM',
+    'SIGUSR1'], exit_code=75)`` are the defaults; ``dict(enabled=False)`` turns it off.
+    """
+    options = dict(options or {})
+    if not options.pop('enabled', True):
+        return
+    if any(isinstance(h, PreemptionHook) for h in runner.hooks):
+        return
+    runner.register_hook(PreemptionHook(**options))

@@ -62,7 +62,7 @@ def init_model(
     with DefaultScope.overwrite_default_scope(config.get('default_scope', 'videoar')):
         model = MODELS.build(config.model)
     if checkpoint is not None:
-        model.load_state_dict(load_state_dict(checkpoint), strict=strict)
+        load_finite_weights(model, checkpoint, strict=strict)
     model.cfg = config
     return model.to(device).eval()
 
@@ -105,11 +105,35 @@ def load_model(
     if isinstance(model_or_config, nn.Module):
         model = model_or_config if device is None else model_or_config.to(device)
         if checkpoint is not None:
-            _load_checked(lambda: model.load_state_dict(load_state_dict(checkpoint)), checkpoint)
+            _load_checked(lambda: load_finite_weights(model, checkpoint), checkpoint)
         return model.eval()
     if checkpoint is not None and not os.path.isfile(checkpoint):
         raise GenerationError(f'checkpoint {checkpoint!r} does not exist.')
     return _load_checked(lambda: init_model(cfg, checkpoint, device=device or 'cpu'), checkpoint)
+
+
+def load_finite_weights(model: nn.Module, checkpoint, strict: bool = True):
+    """Load ``checkpoint``'s weights into ``model``, refusing non-finite parameters.
+
+    Every floating tensor of the state dict that is not one of the model's buffers (buffers such
+    as attention masks may hold -inf on purpose) must be finite: a checkpoint of a diverged run
+    would otherwise generate frozen or blank videos. Raises GenerationError naming the first
+    bad tensor and the file.
+    """
+    state = load_state_dict(checkpoint)
+    buffers = {name for name, _ in model.named_buffers()}
+    for name, tensor in state.items():
+        if name in buffers or not torch.is_tensor(tensor) or not tensor.is_floating_point():
+            continue
+        finite = torch.isfinite(tensor)
+        if not bool(finite.all()):
+            count = int((~finite).sum())
+            raise GenerationError(
+                f'checkpoint {os.fspath(checkpoint)!r} holds non-finite weights: {name!r} has '
+                f'{count} NaN/inf values of {tensor.numel()} (the first bad tensor); it comes '
+                'from a diverged run. Use an earlier checkpoint of the run.'
+            )
+    return model.load_state_dict(state, strict=strict)
 
 
 def _load_checked(load, checkpoint):
@@ -127,4 +151,4 @@ def _load_checked(load, checkpoint):
         ) from err
 
 
-__all__ = ['init_model', 'load_config', 'load_model']
+__all__ = ['init_model', 'load_config', 'load_finite_weights', 'load_model']
