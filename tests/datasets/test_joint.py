@@ -58,3 +58,12 @@ def test_batches_are_homogeneous_at_the_requested_ratio_and_reproducible():
 
 def test_registered_for_configs():
     assert DATASETS.get('JointImageVideoDataset') is JointImageVideoDataset
+
+
+def test_set_start_continues_a_run_without_loading_the_skipped_batches():
+    joint = _joint()
+    full = ModalityBatchSampler(InfiniteSampler(joint, seed=0), batch_size=4, image_ratio=0.3)
+    batches = [b for _, b in zip(range(12), full)]
+    resumed = ModalityBatchSampler(InfiniteSampler(joint, seed=0), batch_size=4, image_ratio=0.3)
+    resumed.set_start(7)  # only index draws, no item: the sampler never touches the dataset
+    assert [b for _, b in zip(range(5), resumed)] == batches[7:]

@@ -86,14 +86,29 @@ class ModalityBatchSampler(Sampler):
         self.batch_size = int(batch_size)
         self.image_ratio = float(image_ratio)
         self.seed = int(seed)
+        self._start = 0
 
     def modality_of(self, batch_index: int) -> str:
         draw = np.random.default_rng([self.seed, batch_index]).random()
         return IMAGE if draw < self.image_ratio else VIDEO
 
+    def set_start(self, num_batches: int) -> None:
+        """Make the next iteration start at batch ``num_batches`` (a resumed run): the indices of
+        the earlier batches are drawn from ``sampler`` and dropped, without loading any item, and
+        the modalities continue from batch ``num_batches``."""
+        if num_batches < 0:
+            raise ValueError(
+                f'ModalityBatchSampler.set_start needs >= 0 batches, got {num_batches}.'
+            )
+        self._start = int(num_batches)
+
     def __iter__(self):
-        batch, count = [], 0
-        for index in self.sampler:
+        indices = iter(self.sampler)
+        count, self._start = self._start, 0
+        for _ in range(count * self.batch_size):
+            next(indices)
+        batch = []
+        for index in indices:
             batch.append(index)
             if len(batch) == self.batch_size:
                 modality = self.modality_of(count)
