@@ -8,27 +8,12 @@ from torch import nn
 from videoar.pipelines import GenerationError, init_model
 from videoar.pipelines.inference import load_finite_weights
 
-TOKENIZER = dict(type='CausalVideoTokenizer', latent_dim=4, spatial_stride=8, temporal_stride=4,
-                 base_channels=4, channel_mult=(1, 1, 1))  # fmt: skip
-CONFIG = f"""
-model = dict(
-    type='VideoAR',
-    tokenizer={TOKENIZER!r},
-    quantizer=dict(type='MultiScaleBSQ', embed_dim=4, scale_sizes=[(1, 1), (1, 2), (2, 3)]),
-    transformer=dict(type='ARTransformer', dim=32, depth=2, num_heads=2),
-    conditioner=dict(type='ClassConditioner', num_classes=10),
-    pos_encoding=dict(type='MultiScaleTemporalRoPE'),
-    num_frames=9,
-    resolution=(16, 24),
-)
-"""
-
 
 @pytest.fixture
-def nan_checkpoint(tmp_path):
+def nan_checkpoint(tmp_path, tiny_videoar_config):
     """A tiny VideoAR config and a checkpoint of it with one NaN in ``head.weight``."""
     config = tmp_path / 'tiny.py'
-    config.write_text(CONFIG)
+    config.write_text(f'model = {tiny_videoar_config()!r}\n')
     torch.manual_seed(0)
     state = init_model(Config.fromfile(str(config))).state_dict()
     state['head.weight'][0, 0] = float('nan')
