@@ -12,15 +12,15 @@ import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from videoar.engine import checkpointing
 from videoar.engine.checkpointing import (
     CheckpointLoadError,
-    atomic_write_bytes,
     checkpoint_problem,
     find_resumable_checkpoint,
     prepare_resume,
 )
+from videoar.io import records
 from videoar.io.checkpoint import load_checkpoint_safe, read_last_checkpoint
+from videoar.io.records import atomic_write_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = os.path.join(ROOT, 'tests', 'fixtures', 'toy_train_config.py')
@@ -29,9 +29,9 @@ CONFIG = os.path.join(ROOT, 'tests', 'fixtures', 'toy_train_config.py')
 # the process dies on the spot (os._exit: no cleanup, no finally blocks), like a SIGKILL.
 PLUGIN = """
 import os
-from videoar.engine import checkpointing
+from videoar.io import records
 
-_write = checkpointing._write_chunks
+_write = records._write_chunks
 DIE_AT = os.environ.get('H8_DIE_AT')
 
 
@@ -43,7 +43,7 @@ def _write_half_then_die(f, data):
     _write(f, data)
 
 
-checkpointing._write_chunks = _write_half_then_die
+records._write_chunks = _write_half_then_die
 
 from mmengine.hooks import Hook
 from videoar.registry import HOOKS
@@ -179,7 +179,7 @@ def test_atomic_write_replaces_or_keeps(tmp_path, monkeypatch):
         f.write(data[:1])
         raise Boom
 
-    monkeypatch.setattr(checkpointing, '_write_chunks', fail)
+    monkeypatch.setattr(records, '_write_chunks', fail)
     with pytest.raises(Boom):
         atomic_write_bytes(str(target), b'new content')
     assert target.read_bytes() == b'old'

@@ -1,9 +1,7 @@
 """Crash-safe checkpoints: atomic writes, validation, and choosing what ``--resume`` loads.
 
-* :func:`atomic_write_bytes` / :func:`atomic_write_text` write to a temporary file in the target's
-  directory, flush and ``fsync`` it, then ``os.replace`` it onto the target (and ``fsync`` the
-  directory): a reader sees the old file or the complete new one, never half a file.
-* :func:`atomic_save_checkpoint` is mmengine's ``save_checkpoint`` with that write for local
+* :func:`atomic_save_checkpoint` is mmengine's ``save_checkpoint`` written through
+  :func:`videoar.io.records.atomic_write_bytes` (temporary file, fsync, rename) for local
   paths; :mod:`videoar.engine.compat` installs it, so every ``Runner.save_checkpoint`` is atomic.
 * :func:`checkpoint_problem` says why a checkpoint file does not load (truncated, corrupt), or
   None; :func:`find_resumable_checkpoint` picks the newest loadable checkpoint of a work dir,
@@ -25,56 +23,16 @@ import zipfile
 import torch
 from mmengine.runner import checkpoint as mm_checkpoint
 
-from videoar.io.checkpoint import LAST_CHECKPOINT_FILE, load_checkpoint_safe
+from videoar.io.checkpoint import load_checkpoint_safe, named_by_last_checkpoint
+from videoar.io.records import atomic_write_bytes, atomic_write_text
 
 #: mmengine's own writer, used for remote (``s3://``, ``pavi://`` ...) destinations.
 _MMENGINE_SAVE_CHECKPOINT = mm_checkpoint.save_checkpoint
 _TMP_PATTERN = re.compile(r'^\..+\.tmp-\d+$')
-_CHUNK = 1 << 24
 
 
 class CheckpointLoadError(RuntimeError):
     """A checkpoint chosen for ``--resume`` does not load; the message names the file."""
-
-
-def _write_chunks(f, data: bytes) -> None:
-    """Write ``data`` to the open file ``f`` (a seam for the kill-during-save tests)."""
-    view = memoryview(data)
-    for start in range(0, len(view), _CHUNK):
-        f.write(view[start : start + _CHUNK])
-
-
-def _fsync_dir(directory: str) -> None:
-    with contextlib.suppress(OSError):  # not every filesystem lets a directory be opened
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either untouched or complete."""
-    path = osp.abspath(path)
-    directory = osp.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    tmp = osp.join(directory, f'.{osp.basename(path)}.tmp-{os.getpid()}')
-    try:
-        with open(tmp, 'wb') as f:
-            _write_chunks(f, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    _fsync_dir(directory)
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """:func:`atomic_write_bytes` for text (UTF-8)."""
-    atomic_write_bytes(path, text.encode('utf-8'))
 
 
 def atomic_save_checkpoint(checkpoint, filename, file_client_args=None, backend_args=None):
@@ -131,17 +89,6 @@ def _step_of(path: str) -> int:
     return int(match.group(1)) if match else -1
 
 
-def _named_by_last_checkpoint(work_dir: str) -> str | None:
-    last = osp.join(work_dir, LAST_CHECKPOINT_FILE)
-    if not osp.isfile(last):
-        return None
-    with open(last) as f:
-        named = osp.expanduser(f.read().strip())
-    if not named:
-        return None
-    return named if osp.isabs(named) else osp.join(work_dir, named)
-
-
 def _same_file(a: str, b: str) -> bool:
     try:
         return osp.samefile(a, b)
@@ -156,7 +103,7 @@ def find_resumable_checkpoint(work_dir: str) -> tuple[str | None, list[tuple[str
     The file ``last_checkpoint`` names comes first, then every ``*.pth`` of the directory,
     newest step first.
     """
-    named = _named_by_last_checkpoint(work_dir)
+    named = named_by_last_checkpoint(work_dir)
     candidates = [] if named is None else [named]
     files = glob.glob(osp.join(work_dir, '*.pth'))
     files.sort(key=lambda p: (_step_of(p), osp.getmtime(p)), reverse=True)

@@ -150,14 +150,21 @@ class CheckpointNotFoundError(FileNotFoundError):
     """A run's final checkpoint does not exist; the message names the command producing it."""
 
 
-def read_last_checkpoint(work_dir: str) -> str | None:
-    """The checkpoint named by mmengine's ``last_checkpoint`` file, if both exist."""
+def named_by_last_checkpoint(work_dir: str) -> str | None:
+    """The path mmengine's ``last_checkpoint`` file names (whether or not that file exists),
+    or None when there is no such file or it is empty."""
     last = osp.join(work_dir, LAST_CHECKPOINT_FILE)
     if not osp.isfile(last):
         return None
     with open(last) as f:
-        path = _resolve(f.read().strip(), work_dir)
-    return path if osp.isfile(path) else None
+        named = f.read().strip()
+    return _resolve(named, work_dir) if named else None
+
+
+def read_last_checkpoint(work_dir: str) -> str | None:
+    """The checkpoint named by mmengine's ``last_checkpoint`` file, if both exist."""
+    path = named_by_last_checkpoint(work_dir)
+    return path if path is not None and osp.isfile(path) else None
 
 
 def read_finished(work_dir: str) -> dict | None:
@@ -263,6 +270,7 @@ __all__ = [
     'find_final_checkpoint',
     'load_checkpoint_safe',
     'load_state_dict',
+    'named_by_last_checkpoint',
     'read_finished',
     'read_last_checkpoint',
     'resolve_checkpoint',

@@ -3,11 +3,15 @@
 :func:`to_jsonable` is the one conversion of run results to plain JSON values: tensors and numpy
 values become numbers or lists, tuples and sets become lists, and non-finite floats become the
 strings ``"inf"``, ``"-inf"`` and ``"nan"`` (so a PSNR of identical videos keeps the file valid
-JSON). :func:`write_json` writes such a record atomically (a partial file is never left behind).
+JSON). :func:`atomic_write_bytes` / :func:`atomic_write_text` write a file through a temporary
+file in the same directory (flushed, fsynced, renamed), so a reader sees the old file or the
+complete new one; :func:`write_json` writes a record that way; checkpoints and
+``last_checkpoint`` are written that way too (``videoar.engine.checkpointing``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -16,6 +20,8 @@ import os.path as osp
 from collections.abc import Mapping
 
 import torch
+
+_CHUNK = 1 << 24
 
 
 def file_sha256(path: str, chunk_bytes: int = 1 << 22) -> str:
@@ -66,16 +72,50 @@ def to_jsonable(value):
     return str(value)
 
 
-def write_json(path: str, record, indent: int = 2) -> str:
-    """Write ``to_jsonable(record)`` to ``path`` atomically (temporary file, then rename)."""
+def _write_chunks(f, data: bytes) -> None:
+    """Write ``data`` to the open file ``f`` (a seam for the kill-during-save tests)."""
+    view = memoryview(data)
+    for start in range(0, len(view), _CHUNK):
+        f.write(view[start : start + _CHUNK])
+
+
+def _fsync_dir(directory: str) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a directory be opened
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is either untouched or complete."""
     path = osp.abspath(path)
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(to_jsonable(record), f, indent=indent)
-        f.write('\n')
-    os.replace(tmp, path)
-    return path
+    directory = osp.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    tmp = osp.join(directory, f'.{osp.basename(path)}.tmp-{os.getpid()}')
+    try:
+        with open(tmp, 'wb') as f:
+            _write_chunks(f, data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """:func:`atomic_write_bytes` for text (UTF-8)."""
+    atomic_write_bytes(path, text.encode('utf-8'))
+
+
+def write_json(path: str, record, indent: int = 2) -> str:
+    """Write ``to_jsonable(record)`` to ``path`` atomically (:func:`atomic_write_text`)."""
+    atomic_write_text(path, json.dumps(to_jsonable(record), indent=indent) + '\n')
+    return osp.abspath(path)
 
 
 def read_json(path: str):
@@ -86,4 +126,12 @@ def read_json(path: str):
         return json.load(f)
 
 
-__all__ = ['file_sha256', 'read_json', 'state_dict_sha256', 'to_jsonable', 'write_json']
+__all__ = [
+    'atomic_write_bytes',
+    'atomic_write_text',
+    'file_sha256',
+    'read_json',
+    'state_dict_sha256',
+    'to_jsonable',
+    'write_json',
+]

@@ -11,7 +11,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from videoar.io.checkpoint import FINISHED_FILE, LAST_CHECKPOINT_FILE, read_last_checkpoint
-from videoar.io.records import write_json
+from videoar.io.records import atomic_write_text, write_json
 from videoar.registry import HOOKS
 
 
@@ -58,8 +58,7 @@ class StageFinishedHook(Hook):
             runner.save_checkpoint(runner.work_dir, filename, meta=meta, by_epoch=False)
             checkpoint = osp.join(runner.work_dir, filename)
             if is_main_process():
-                with open(osp.join(runner.work_dir, LAST_CHECKPOINT_FILE), 'w') as f:
-                    f.write(checkpoint)
+                atomic_write_text(osp.join(runner.work_dir, LAST_CHECKPOINT_FILE), checkpoint)
             runner.logger.info(f'StageFinishedHook: saved the final weights to {checkpoint}')
         if not is_main_process():
             return
