@@ -17,7 +17,9 @@ import os.path as osp
 import statistics
 
 import torch
+from mmengine.optim import OptimWrapper
 
+from videoar.engine.finite_guard import FiniteStepGuard
 from videoar.models.sampling.sampler import sample_video
 from videoar.pipelines import init_model
 
@@ -92,7 +94,35 @@ def bench_train_step(quick: bool = False) -> dict:
     }
 
 
+def bench_finite_guard(quick: bool = False) -> dict:
+    """A full optimizer step (loss, backward, clipping, AdamW) of the tiny model on cached
+    latents, without and with the finiteness guard (``FiniteStepGuard``, on by default)."""
+    model = _tiny_model().train()
+    batch, repeats = (4, 3) if quick else (8, 7)
+    latent = model.encode(torch.rand(batch, 3, model.num_frames, *model.resolution) * 2 - 1)
+    meta = {'label': torch.arange(batch) % 10, 'latent': latent}
+    wrapper = OptimWrapper(
+        torch.optim.AdamW(model.parameters(), lr=0.0), clip_grad=dict(max_norm=2.0)
+    )
+
+    def step():
+        wrapper.update_params(model(None, meta, mode='loss')['loss'])
+
+    plain = _times(step, repeats)
+    guard = FiniteStepGuard.install(wrapper)
+    guarded = _times(step, repeats)
+    guard.uninstall()
+    return {
+        'batch': batch,
+        'step_ms': 1000 * statistics.median(plain),
+        'guarded_step_ms': 1000 * statistics.median(guarded),
+        'guard_overhead_ms': 1000 * (statistics.median(guarded) - statistics.median(plain)),
+        'steps_skipped': len(guard.skipped),
+    }
+
+
 BENCHMARKS = {
     'videoar_tiny_sampling': bench_sampling,
     'videoar_tiny_train_step': bench_train_step,
+    'videoar_tiny_finite_guard': bench_finite_guard,
 }
