@@ -6,7 +6,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from videoar.registry import DATASETS
+from videoar.datasets import VisitInfiniteSampler
+from videoar.registry import DATA_SAMPLERS, DATASETS
 from videoar.structures import VideoBatch
 
 BASE = os.path.join(os.path.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets')
@@ -56,4 +57,7 @@ def test_real_video_templates_reference_registered_datasets():
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             assert cfg[key].dataset.type == kind
         assert DATASETS.get(kind).__name__ == kind
-        assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+        # a new clip per visit: the sampler hands out the visits (exact, fast resume)
+        assert cfg.train_dataloader.dataset.deterministic is False
+        assert cfg.train_dataloader.sampler.type == 'VisitInfiniteSampler'
+        assert DATA_SAMPLERS.get('VisitInfiniteSampler') is VisitInfiniteSampler

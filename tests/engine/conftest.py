@@ -33,10 +33,10 @@ class ToyClips(Dataset):
 
 
 def make_toy_runner(work_dir, model, dataset, batch_size, lr, max_iters, custom_hooks=(),
-                    checkpoint_interval=100, **extra) -> Runner:  # fmt: skip
+                    checkpoint_interval=100, sampler=None, **extra) -> Runner:  # fmt: skip
     """A Runner training ``model`` on ``dataset`` with SGD at ``lr`` for ``max_iters``
-    iterations (seed 0, an infinite shuffled sampler, no worker processes, quiet logs);
-    ``extra`` adds or replaces top-level config entries."""
+    iterations (seed 0, ``sampler`` or an infinite shuffled one, no worker processes, quiet
+    logs); ``extra`` adds or replaces top-level config entries."""
     cfg = dict(
         model=model,
         work_dir=str(work_dir),
@@ -44,7 +44,7 @@ def make_toy_runner(work_dir, model, dataset, batch_size, lr, max_iters, custom_
         train_dataloader=dict(
             batch_size=batch_size,
             num_workers=0,
-            sampler=dict(type='InfiniteSampler', shuffle=True),
+            sampler=sampler or dict(type='InfiniteSampler', shuffle=True),
             collate_fn=dict(type='default_collate'),
             dataset=dataset,
         ),

@@ -25,6 +25,7 @@ from mmengine.model import BaseModel
 from torch import nn
 from torch.utils.data import Dataset
 
+from videoar.datasets import split_visit
 from videoar.engine.exact_resume import RESUME_STATE_KEY, advance_infinite_sampler
 from videoar.engine.random_state import capture_random_state, restore_random_state
 from videoar.io.checkpoint import load_checkpoint_safe
@@ -259,3 +260,59 @@ def test_random_state_round_trips_through_the_safe_loader(tmp_path):
     got = (torch.rand(4), np.random.rand(4), model.gen.get_state(), loader.dataset.rng.random())
     assert torch.equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
     assert torch.equal(got[2], expected[2]) and got[3] == expected[3]
+
+
+# ---- per-visit datasets: the visit comes from the sampler, so skipping loads nothing ------------
+@DATASETS.register_module(force=True)
+class H9VisitDataset(Dataset):
+    """A new draw at each visit (``deterministic=False``), seeded by ``(index, visit)``."""
+
+    deterministic = False
+
+    def __init__(self) -> None:
+        self.visits: dict[int, int] = {}
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, request):
+        index, visit = split_visit(request)
+        if visit is None:  # a plain index: the visits are counted here, as VideoFolderDataset
+            visit = self.visits[index] = self.visits.get(index, -1) + 1
+        SERVED.append(index)
+        noise = np.random.default_rng([index, visit]).random()
+        return dict(inputs=torch.tensor([index + noise], dtype=torch.float32))
+
+
+def _visit_run(make_runner, work_dir, max_iters, sampler, **extra):
+    runner = make_runner(
+        work_dir, dict(type='H9NoisyModel'), dict(type='H9VisitDataset'), batch_size=3,
+        lr=0.1, max_iters=max_iters, checkpoint_interval=4,
+        custom_hooks=[dict(type='ExactResumeHook')], sampler=sampler, **extra,
+    )  # fmt: skip
+    runner.train()
+    return runner
+
+
+def test_per_visit_dataset_fast_forwards_with_the_visit_sampler(tmp_path, toy_runner):
+    sampler = dict(type='VisitInfiniteSampler', shuffle=True)
+    full = _visit_run(toy_runner, tmp_path / 'full', 8, sampler)
+    _visit_run(toy_runner, tmp_path / 'part', 4, sampler)
+    SERVED.clear()
+    resumed = _visit_run(
+        toy_runner, tmp_path / 'resumed', 8, sampler, resume=True,
+        load_from=str(tmp_path / 'part' / 'iter_4.pth'),
+    )  # fmt: skip
+    assert torch.equal(full.model.w, resumed.model.w)
+    assert len(SERVED) == 4 * 3  # the 4 skipped batches (epoch 2 included) were never loaded
+
+
+def test_per_visit_dataset_without_visit_sampler_falls_back_to_loading(tmp_path, toy_runner):
+    sampler = dict(type='InfiniteSampler', shuffle=True)
+    _visit_run(toy_runner, tmp_path / 'part', 4, sampler)
+    SERVED.clear()
+    _visit_run(
+        toy_runner, tmp_path / 'resumed', 8, sampler, resume=True,
+        load_from=str(tmp_path / 'part' / 'iter_4.pth'),
+    )  # fmt: skip
+    assert len(SERVED) == 8 * 3

@@ -9,6 +9,7 @@ from videoar.structures import VideoBatch, video_collate  # noqa: F401  (registe
 from .joint import JointImageVideoDataset, ModalityBatchSampler
 from .latent_cache import LatentCacheDataset
 from .moving_digits import MovingDigits, digit_sprites, load_source_digits, split_sources
+from .samplers import VisitIndex, VisitInfiniteSampler, split_visit
 from .transforms import (
     ResizeShortSide,
     VideoCenterCrop,
@@ -27,6 +28,9 @@ __all__ = [
     'LatentCacheDataset',
     'JointImageVideoDataset',
     'ModalityBatchSampler',
+    'VisitIndex',
+    'VisitInfiniteSampler',
+    'split_visit',
     'MovingDigits',
     'digit_sprites',
     'load_source_digits',

@@ -30,6 +30,7 @@ from videoar.io.video import VIDEO_EXTENSIONS, VideoReadError, from_uint8, probe
 from videoar.registry import DATASETS, TRANSFORMS
 from videoar.utils.validation import ConfigError, build_checked, check_choice, check_positive
 
+from .samplers import VisitIndex, split_visit
 from .transforms import resize_and_crop
 
 # Records propagate to the root logger (pytest's caplog, a user's handlers); the NullHandler
@@ -81,7 +82,11 @@ class VideoFolderDataset(Dataset):
         classes: optional class names (``metainfo['classes']``).
         deterministic: True: item ``i`` always gives the same clip (RNG seeded by
             ``(seed, i)``, for val/test); False: a new clip at each visit (RNG seeded by
-            ``(seed, i, visit)``, for training).
+            ``(seed, i, visit)``, for training). Pair False with
+            ``sampler=dict(type='VisitInfiniteSampler')``: its requests carry the visit number
+            (see ``videoar/datasets/samplers.py``), so the draws do not depend on worker
+            processes and a resumed run skips items without loading them; with a plain integer
+            index the dataset counts visits itself (per worker copy).
         probe: check every file at index time (see the module docstring).
         pipeline: optional list of ``TRANSFORMS`` configs (or callables) applied after the
             built-in resize/crop to ``dict(inputs=(3, F, H, W), rng=Generator, meta=dict)``.
@@ -310,11 +315,12 @@ class VideoFolderDataset(Dataset):
     def __len__(self) -> int:
         return len(self.entries)
 
-    def _rng(self, index: int) -> np.random.Generator:
+    def _rng(self, index: int, visit: int | None) -> np.random.Generator:
         if self.deterministic:
             return np.random.default_rng([self.seed, index])
-        visit = self._visits.get(index, 0)
-        self._visits[index] = visit + 1
+        if visit is None:  # a plain integer request: count the visits here
+            visit = self._visits.get(index, 0)
+            self._visits[index] = visit + 1
         return np.random.default_rng([self.seed, index, visit])
 
     def clip_indices(self, total: int, rng: np.random.Generator) -> list[int]:
@@ -330,9 +336,9 @@ class VideoFolderDataset(Dataset):
             start = int(rng.integers(0, room + 1))
         return [min(start + i * self.frame_stride, total - 1) for i in range(self.num_frames)]
 
-    def _load(self, index: int) -> dict:
+    def _load(self, index: int, visit: int | None) -> dict:
         entry = self.entries[index]
-        rng = self._rng(index)
+        rng = self._rng(index, visit)
         total = entry.get('num_frames')
         if total is None:  # probe=False and no count in the manifest: probe now
             total = entry['num_frames'] = probe_video(entry['path'])['num_frames']
@@ -354,9 +360,10 @@ class VideoFolderDataset(Dataset):
             video = results['inputs']
         return dict(inputs=video.contiguous(), data_samples=meta)
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, request: int | VisitIndex) -> dict:
+        """Item ``request``: an index, or ``(index, visit)`` from ``VisitInfiniteSampler``."""
         count = len(self.entries)
-        index = int(index)
+        index, visit = split_visit(request)
         if index < 0:
             index += count
         if not 0 <= index < count:
@@ -366,7 +373,7 @@ class VideoFolderDataset(Dataset):
             if candidate in self._bad:
                 continue
             try:
-                return self._load(candidate)
+                return self._load(candidate, visit)
             except Exception as err:  # VideoReadError, or anything a broken file triggers
                 reason = (
                     err.reason

@@ -19,10 +19,11 @@ batch. :class:`ExactResumeHook` fixes both:
 
 Fast-forward needs a sampler whose position can be set: one with ``set_start(position)`` or
 mmengine's ``InfiniteSampler`` (its shared index stream is rebuilt and advanced), under torch's
-stateless ``BatchSampler`` (or a batch sampler with ``set_start(num_batches)``). Otherwise, and
-for datasets whose randomness counts visits where items are loaded (``deterministic=False``, e.g.
-``VideoFolderDataset``: without ``state_dict`` or with worker processes, whose copies hold the
-counts), the hook falls back to mmengine's skipping by loading (exact, slow) and says so.
+stateless ``BatchSampler`` (or a batch sampler with ``set_start(num_batches)``). A dataset that
+draws anew at each visit (``VideoFolderDataset(deterministic=False)``) is fast-forwarded when its
+sampler hands it the visit numbers (``VisitInfiniteSampler``, ``videoar/datasets/samplers.py``).
+Otherwise (visits counted where items are loaded, in worker copies), the hook falls back to
+mmengine's skipping by loading (exact, slow) and says so.
 
 Item randomness in worker processes is not captured (the workers' copies own it): it must be
 seeded per item, as ``MovingDigits`` and ``VideoFolderDataset(deterministic=True)`` do.
@@ -68,15 +69,19 @@ def set_sampler_position(dataloader, position: int, batch_size: int) -> str | No
     Returns None on success, else why the position cannot be set without loading items.
     """
     dataset = dataloader.dataset
-    if getattr(dataset, 'deterministic', True) is False and (
-        not callable(getattr(dataset, 'state_dict', None)) or dataloader.num_workers > 0
+    batch_sampler = getattr(dataloader, 'batch_sampler', None)
+    sampler = dataloader.sampler
+    visits_from_sampler = getattr(sampler, 'tags_visits', False)
+    if (
+        getattr(dataset, 'deterministic', True) is False
+        and not visits_from_sampler
+        and (not callable(getattr(dataset, 'state_dict', None)) or dataloader.num_workers > 0)
     ):
         return (
             f'{type(dataset).__name__}(deterministic=False) draws per visit, and the visits '
-            'are counted where the items are loaded; the skipped items must be visited'
+            'are counted where the items are loaded; the skipped items must be visited (use '
+            "sampler=dict(type='VisitInfiniteSampler') to skip them without loading)"
         )
-    batch_sampler = getattr(dataloader, 'batch_sampler', None)
-    sampler = dataloader.sampler
     if batch_sampler is not None and type(batch_sampler) is not BatchSampler:
         if not callable(getattr(batch_sampler, 'set_start', None)):
             return f'the batch sampler {type(batch_sampler).__name__} has no set_start()'

@@ -25,7 +25,7 @@ train_dataloader = dict(
     batch_size=train_batch_size,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='VisitInfiniteSampler', shuffle=True),  # per-visit clips, fast resume
     collate_fn=dict(type='video_collate'),
     dataset=dict(
         **ucf_dataset, subset='train', offset='random', crop='random', deterministic=False
