@@ -4,7 +4,7 @@
     python tools/benchmark.py --only moving_digits i3d --quick --threads 2 --out bench.json
 
 Each module of ``tools/benchmarks/`` (one per area: data, tokenizer, sequence, model,
-generation, evaluation, kernels) exposes ``BENCHMARKS = {'name': fn}``, where
+generation, evaluation, kernels, resume) exposes ``BENCHMARKS = {'name': fn}``, where
 ``fn(quick: bool) -> dict`` returns measured numbers. Timings use ``benchmarks.timing.time_call``
 (warm-up, then min and median); the thread count is fixed so numbers are comparable.
 """
@@ -30,6 +30,7 @@ MODULES = [
     'benchmarks.generation',
     'benchmarks.evaluation',
     'benchmarks.kernels',
+    'benchmarks.resume',
 ]
 
 

@@ -1,19 +1,40 @@
 #!/usr/bin/env bash
 # Distributed training with torchrun: tools/dist_train.sh CONFIG NUM_PROCS [train.py args ...]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on every node.
-# SIGTERM / SIGINT sent to torchrun reach every worker (torchrun forwards them and waits up to
-# 30 s): the ranks agree at the next iteration, rank 0 saves the checkpoint and the workers exit
-# with code 75. torchrun itself then exits with 1 (its SignalException), not 75; the checkpoint
-# is there all the same: rerun with --resume.
+#
+# Preemption: SIGTERM sent to this script goes to torchrun, which forwards it to every worker;
+# SIGUSR1 goes to the workers directly (torchrun itself would die of it); Ctrl-C reaches every
+# process of the terminal's group by itself (the script only outlives it to report). The ranks
+# agree at the next iteration, rank 0 saves the checkpoint and the workers exit with code 75.
+# torchrun reports any worker failure as 1, so the workers record their code in a file
+# ($VIDEOAR_EXIT_CODE_FILE) and this script exits with it: 75 means "checkpoint saved, rerun
+# with --resume".
 CONFIG=$1
 NPROC=$2
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+EXIT_CODE_FILE=$(mktemp "${TMPDIR:-/tmp}/videoar-exit.XXXXXX")
+trap 'rm -f "$EXIT_CODE_FILE"' EXIT
+: > "$EXIT_CODE_FILE"
 
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
-exec python -m torch.distributed.run \
+VIDEOAR_EXIT_CODE_FILE="$EXIT_CODE_FILE" PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
+python -m torch.distributed.run \
     --nnodes="$NNODES" --node-rank="$NODE_RANK" --master-addr="$MASTER_ADDR" \
     --nproc-per-node="$NPROC" --master-port="$PORT" \
-    "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+    "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}" &
+LAUNCHER=$!
+trap 'kill -TERM "$LAUNCHER" 2>/dev/null' TERM
+trap ':' INT
+trap 'pkill -USR1 -P "$LAUNCHER"' USR1
+wait "$LAUNCHER"
+STATUS=$?
+while kill -0 "$LAUNCHER" 2>/dev/null; do  # a trapped signal interrupted wait: wait again
+    wait "$LAUNCHER"
+    STATUS=$?
+done
+if [ -s "$EXIT_CODE_FILE" ]; then
+    STATUS=$(cat "$EXIT_CODE_FILE")
+fi
+exit "$STATUS"

@@ -120,11 +120,12 @@ class FiniteGuardToyModel(BaseModel):
         return dict(loss=(out - 1).pow(2).mean()) if mode == 'loss' else out
 
 
-@pytest.mark.parametrize('where', ['weight', 'optimizer'])
+@pytest.mark.parametrize('where', ['weight', 'optimizer', 'ema'])
 def test_a_direct_save_with_nonfinite_state_is_refused(tmp_path, toy_runner, where):
     runner = toy_runner(
         tmp_path / 'work', dict(type='FiniteGuardToyModel'), dict(type='ToyClips'), batch_size=4,
-        lr=0.01, max_iters=2, custom_hooks=[dict(type='FiniteGuardHook')],
+        lr=0.01, max_iters=2,
+        custom_hooks=[dict(type='FiniteGuardHook'), dict(type='EMAHook', momentum=0.5)],
         optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01)),
     )  # fmt: skip
     runner.train()
@@ -132,14 +133,23 @@ def test_a_direct_save_with_nonfinite_state_is_refused(tmp_path, toy_runner, whe
     with torch.no_grad():
         if where == 'weight':
             runner.model.linear.bias.fill_(float('inf'))
+        elif where == 'ema':  # the model is finite, its running average is not
+            ema = next(h for h in runner.hooks if type(h).__name__ == 'EMAHook').ema_model
+            ema.module.linear.bias.fill_(float('nan'))
         else:
             state = runner.optim_wrapper.optimizer.state[runner.model.linear.weight]
             state['exp_avg_sq'][0, 1] = float('nan')
     with pytest.raises(NonFiniteCheckpointError) as info:
         runner.save_checkpoint(str(tmp_path), 'bad.pth')
-    name = 'linear.bias' if where == 'weight' else 'optimizer.state.0.exp_avg_sq'
+    # an EMAHook puts the averaged weights in 'state_dict' and the raw ones in 'ema_state_dict'
+    name = dict(weight='linear.bias', ema='linear.bias')
+    name = name.get(where, 'optimizer.state.0.exp_avg_sq')
     assert f'{name} is not finite' in str(info.value)
     assert (tmp_path / 'good.pth').is_file() and not (tmp_path / 'bad.pth').exists()
+    if where == 'ema':  # the check that runs before the checkpoint hook rotates old files
+        guard = next(h for h in runner.hooks if type(h).__name__ == 'FiniteGuardHook')
+        with pytest.raises(NonFiniteCheckpointError, match='ema_model.module.linear.bias'):
+            guard._refuse_nonfinite_model(runner, 'iteration 3')
 
 
 # ------------------------------------------------------------------ tools/train.py end to end

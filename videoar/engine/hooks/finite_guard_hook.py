@@ -11,14 +11,17 @@
   weights are checked in ``after_train_iter`` / ``after_train_epoch`` (priority LOW, before the
   checkpoint hook's VERY_LOW) whenever a checkpoint hook is about to save: nothing is deleted
   and ``last_checkpoint`` keeps naming the last finite checkpoint. ``before_save_checkpoint``
-  checks every other save (e.g. one requested outside the checkpoint hook).
+  checks every other save (e.g. one requested outside the checkpoint hook). The averaged
+  weights of an ``EMAHook`` are checked too (its ``ema_state_dict`` in the checkpoint).
+* The learning-rate schedule follows the iteration count: a skipped step still advances it, as
+  iterations (and the logs) do.
 """
 
 from __future__ import annotations
 
 import os.path as osp
 
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import CheckpointHook, EMAHook, Hook
 from mmengine.model import is_model_wrapper
 
 from videoar.io.checkpoint import read_last_checkpoint
@@ -97,6 +100,7 @@ class FiniteGuardHook(Hook):
         state = checkpoint.get('state_dict', {})
         named = [(name, state[name]) for name in state if name in trainable]
         named += list(optimizer_state_tensors(checkpoint.get('optimizer', {})))
+        named += _averaged(checkpoint.get('ema_state_dict', {}), trainable, 'ema_state_dict.')
         meta = checkpoint.get('meta') or {}
         self._refuse(runner, named, f'iteration {meta.get("iter", runner.iter)}')
 
@@ -125,6 +129,10 @@ class FiniteGuardHook(Hook):
     def _refuse_nonfinite_model(self, runner, when: str) -> None:
         model = _unwrap(runner.model)
         named = [(n, p.detach()) for n, p in model.named_parameters() if p.requires_grad]
+        trainable = {name for name, _ in named}
+        for hook in runner.hooks:
+            if isinstance(hook, EMAHook) and getattr(hook, 'ema_model', None) is not None:
+                named += _averaged(hook.ema_model.state_dict(), trainable, 'ema_model.')
         for index, wrapper in enumerate(optim_wrappers(runner.optim_wrapper)):
             named += list(
                 optimizer_state_tensors(wrapper.optimizer.state_dict(), f'optimizer{index}')
@@ -160,6 +168,16 @@ class FiniteGuardHook(Hook):
 
 def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
+
+
+def _averaged(ema_state: dict, trainable: set[str], prefix: str) -> list:
+    """The entries of an EMA state dict (keys ``module.<name>``) that average a trainable
+    parameter, named ``prefix + key``."""
+    return [
+        (prefix + key, value)
+        for key, value in ema_state.items()
+        if key.removeprefix('module.') in trainable
+    ]
 
 
 def _checkpoint_hooks(runner, by_epoch: bool) -> list:

@@ -3,6 +3,7 @@ boundary and exit with :data:`PREEMPTED_EXIT_CODE`, so ``--resume`` loses nothin
 
 from __future__ import annotations
 
+import os
 import os.path as osp
 import signal
 import sys
@@ -22,6 +23,18 @@ from ..checkpointing import atomic_write_text
 #: 1 (error), 2 (usage), 130 (a second Ctrl-C) and 143 (killed by SIGTERM without saving), so a
 #: scheduler script can tell "requeue me, a checkpoint is there" from a crash.
 PREEMPTED_EXIT_CODE = 75
+
+#: Environment variable naming a file where a stopped run writes its exit code. A launcher whose
+#: own exit status hides the workers' (torchrun exits with 1 whenever a worker exits non-zero)
+#: sets it and exits with the recorded code: ``tools/dist_train.sh`` does.
+EXIT_CODE_FILE_ENV = 'VIDEOAR_EXIT_CODE_FILE'
+
+
+def record_exit_code(code: int) -> None:
+    """Write ``code`` to the file named by ``$VIDEOAR_EXIT_CODE_FILE``, if it is set."""
+    path = os.environ.get(EXIT_CODE_FILE_ENV)
+    if path:
+        atomic_write_text(path, f'{int(code)}\n')
 
 
 class Preempted(SystemExit):
@@ -113,6 +126,7 @@ class PreemptionHook(Hook):
         self.restore_handlers()
         step = runner.iter + 1
         path = self._save(runner, step)
+        record_exit_code(self.exit_code)
         raise Preempted(
             f'stopped by {self.requested or "a signal on another rank"} after iteration {step}; '
             f'checkpoint {path}. Continue with: tools/train.py <config> --work-dir '
