@@ -3,7 +3,8 @@
 # Stages (each with its own mmengine Runner and work directory under work_dir): the tokenizer,
 # stage 1 (images + short low-resolution clips), stage 2 (higher resolution), stage 3 (long
 # clips), then the final evaluation (generated videos scored by a MovingDigits video classifier:
-# class accuracy and Fréchet distance, with real-clip and shuffled-condition references).
+# class accuracy and Fréchet distance, with real-clip, reconstruction and shuffled-condition
+# references).
 # Finished stages are skipped, an interrupted stage resumes, weights pass along. It leaves
 # samples.mp4 / samples.gif, metrics.json and report.md in the work directory.
 # Stages are keyed by name, in order: a derived config (e.g. the quick profile,
@@ -54,7 +55,7 @@ stages = dict(
             num_samples=200,
             batch_size=25,
             conditions='balanced',
-            references=['real', 'shuffled'],
+            references=['real', 'reconstruction', 'shuffled'],
             real_dataloader=dict(
                 batch_size=25,
                 num_workers=0,

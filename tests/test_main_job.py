@@ -79,7 +79,12 @@ def test_quick_curriculum_interrupt_resume_and_generate(
     metrics = json.load(open(os.path.join(work, 'metrics.json')))
     text = json.dumps(metrics)
     assert 'class_accuracy' in text and 'shuffled' in text and 'real' in text
-    assert os.path.isfile(os.path.join(work, 'report.md'))
+    # the reconstruction reference (real clips through the tokenizer): present, with its protocol
+    scores = metrics['metrics']
+    assert any(k.startswith('reconstruction/') for k in scores), sorted(scores)
+    assert 'reconstruction' in metrics['protocol']['references']
+    report = open(os.path.join(work, 'report.md')).read()
+    assert '| reconstruction |' in report and '| generated / reconstruction |' in report
     assert probe_video(os.path.join(work, 'samples.mp4'))['num_frames'] == 17
 
     # 5. tools/generate.py on the final checkpoint writes a playable mp4

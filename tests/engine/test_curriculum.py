@@ -274,3 +274,20 @@ def test_stage_dict_errors(tmp_path):
     # a derived config drops a stage with NAME=None
     kept = parse_stages(stages(s1=dict(config='a.py'), s2=None, e=dict(kind='evaluate')))
     assert [s.name for s in kept] == ['s1', 'e'] and kept[1].from_stage == 's1'
+
+
+def test_report_table_has_reference_columns_and_ratios():
+    from videoar.engine.curriculum.report import _metrics_table
+
+    metrics = {
+        'acc': 0.8, 'fcd': 30.0, 'real/acc': 1.0, 'real/fcd': 3.0,
+        'reconstruction/acc': 0.9, 'reconstruction/fcd': 10.0, 'shuffled/acc': 0.1,
+        'shuffled/fcd': 40.0,
+    }  # fmt: skip
+    lines = _metrics_table(metrics)
+    assert lines[0] == (
+        '| metric | generated | real clips | reconstruction | shuffled conditions | '
+        'generated / real | generated / reconstruction |'
+    )
+    assert '| acc | 0.8 | 1 | 0.9 | 0.1 | 0.8 | 0.8889 |' in lines
+    assert '| fcd | 30 | 3 | 10 | 40 | 10 | 3 |' in lines

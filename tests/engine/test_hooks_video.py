@@ -203,3 +203,34 @@ def test_evaluate_generation_dataset_conditions_and_errors():
         from videoar.engine.hooks import GenerationEvaluationHook
 
         GenerationEvaluationHook(metrics=[dict(type='NoSuchMetric')])
+
+
+class ReconstructingToyModel(VideoToyModel):
+    """A 'tokenizer' that halves every clip, so its reference is recognisable."""
+
+    def reconstruct(self, videos):
+        return videos * 0.5
+
+
+def test_reconstruction_reference_scores_real_clips_through_the_model():
+    from videoar.evaluation.real_clips import build_real_dataloader
+    from videoar.utils import ConfigError
+
+    loader = build_real_dataloader(dict(dataset=dict(type='ToyClips', length=12)), 4)
+    result = evaluate_generation(
+        ReconstructingToyModel(), [dict(type='ToyChannelAccuracy')], num_samples=6,
+        batch_size=4, real_dataloader=loader, references=['reconstruction', 'real'],
+        progress=False,
+    )  # fmt: skip
+    metrics = result.metrics
+    # the same clips as the real reference (6..11, value i/100), halved by reconstruct()
+    assert metrics['real/pred_mean'] == pytest.approx(np.mean(np.arange(6, 12)) / 100, abs=1e-6)
+    assert metrics['reconstruction/pred_mean'] == pytest.approx(
+        np.mean(np.arange(6, 12)) / 200, abs=1e-6
+    )
+    assert result.protocol['references'] == ['reconstruction', 'real']
+    with pytest.raises(ConfigError, match="'reconstruction' reference needs a generator"):
+        evaluate_generation(
+            VideoToyModel(), [dict(type='ToyChannelAccuracy')], 6, real_dataloader=loader,
+            references=['reconstruction'], progress=False,
+        )  # fmt: skip

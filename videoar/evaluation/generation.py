@@ -15,9 +15,12 @@ The protocol (recorded in ``metrics.json``):
   ``caption``).
 * Optional references, so the numbers can be read: ``'real'`` scores real clips
   ``num_samples .. 2*num_samples - 1`` of the loader as if they were generated (labels: their
-  own), and ``'shuffled'`` generates with every class label shifted to another class (by a
-  seeded offset in ``[1, C-1]``) and captions rolled by one, while the metrics still see the
-  original label. Their keys are prefixed ``real/`` and ``shuffled/``.
+  own); ``'reconstruction'`` scores the same clips passed through the model's tokenizer
+  (``model.reconstruct``: encode, quantize at the model's scale schedule, decode), the ceiling
+  the AR model can reach; and ``'shuffled'`` generates with every class label shifted to
+  another class (by a seeded offset in ``[1, C-1]``) and captions rolled by one, while the
+  metrics still see the original label. Their keys are prefixed ``real/``,
+  ``reconstruction/`` and ``shuffled/``.
 * Noise is seeded per sample position (``seed``), so the numbers are reproducible and
   the ``shuffled`` pass uses the same noise as the generated one.
 
@@ -44,7 +47,9 @@ from .predict import make_data_samples, model_num_classes, predict_videos
 from .real_clips import RealClipStream, build_real_dataloader
 
 CONDITIONS = ('balanced', 'dataset')
-REFERENCES = ('real', 'shuffled')
+REFERENCES = ('real', 'reconstruction', 'shuffled')
+#: references that read real clips ``num_samples .. 2*num_samples - 1``
+REAL_CLIP_REFERENCES = ('real', 'reconstruction')
 #: the :func:`evaluate_generation` arguments that a caller fixes once (a hook, a config)
 SETTING_KEYS = (
     'num_samples', 'batch_size', 'conditions', 'seed', 'num_classes', 'num_frames', 'references'
@@ -112,7 +117,8 @@ def check_generation_settings(
 
     Raises:
         ConfigError: a non-positive count, an unknown condition or reference, or settings that
-            read real clips (``conditions='dataset'``, the ``'real'`` reference) without them.
+            read real clips (``conditions='dataset'``, the ``'real'`` and ``'reconstruction'``
+            references) without them.
     """
     check_positive(num_samples, f'{where}num_samples')
     check_positive(batch_size, f'{where}batch_size')
@@ -120,10 +126,11 @@ def check_generation_settings(
     references = tuple([references] if isinstance(references, str) else references or ())
     for ref in references:
         check_choice(ref, REFERENCES, f'{where}references entry')
-    if not has_real_clips and (conditions == 'dataset' or 'real' in references):
+    readers = [r for r in references if r in REAL_CLIP_REFERENCES]
+    if not has_real_clips and (conditions == 'dataset' or readers):
         raise ConfigError(
-            f"{where}conditions='dataset' and the 'real' reference read real clips: give "
-            'real_dataloader=dict(dataset=..., batch_size=...).'
+            f"{where}conditions='dataset' and the {' and '.join(map(repr, REAL_CLIP_REFERENCES))} "
+            'references read real clips: give real_dataloader=dict(dataset=..., batch_size=...).'
         )
     return references
 
@@ -189,7 +196,9 @@ def _run_pass(run: _Run, kind: str, bar, keep: int, shift_gen) -> tuple[dict, bo
     reused clips (the loader has fewer than ``2 * num_samples``).
     """
     stream = RealClipStream(run.loader) if run.loader is not None else None
-    ref_stream = RealClipStream(run.loader, skip=run.num_samples) if kind == 'real' else None
+    ref_stream = None
+    if kind in REAL_CLIP_REFERENCES:
+        ref_stream = RealClipStream(run.loader, skip=run.num_samples)
     chunk = run.batch_size * run.world
     kept, kept_labels = [], []
     for start in range(0, run.total, chunk):
@@ -200,10 +209,12 @@ def _run_pass(run: _Run, kind: str, bar, keep: int, shift_gen) -> tuple[dict, bo
         if not mine:
             continue
         labels, captions = _conditions(positions, mine, reals, run.conditions, run.num_classes)
-        if kind == 'real':
+        if kind in REAL_CLIP_REFERENCES:
             videos = torch.stack([preds[j][0] for j in mine]).float()
             labels = [preds[j][1] for j in mine]
             captions = [preds[j][2] for j in mine]
+            if kind == 'reconstruction':
+                videos = _reconstruct(run.model, videos)
         else:
             videos = _generate(run, kind, positions, mine, labels, captions, start, shift_gen)
         outputs = []
@@ -227,6 +238,13 @@ def _run_pass(run: _Run, kind: str, bar, keep: int, shift_gen) -> tuple[dict, bo
     return scores, bool(ref_stream is not None and ref_stream.wrapped), kept, kept_labels
 
 
+def _reconstruct(model, videos: torch.Tensor) -> torch.Tensor:
+    """``videos (B, 3, F, H, W)`` through the generator's tokenizer, on its device."""
+    model = unwrap(model)
+    device = next(model.parameters()).device
+    return model.reconstruct(videos.to(device)).float().cpu()
+
+
 def _reference_passes(run: _Run, references, bar, shift_gen) -> tuple[dict, dict]:
     """The reference passes (before the generated one, so the metrics' ``protocol``
     attributes describe the generated pass afterwards): ``(scores, their protocols)``."""
@@ -240,9 +258,9 @@ def _reference_passes(run: _Run, references, bar, shift_gen) -> tuple[dict, dict
             if getattr(m, 'protocol', None)
         }
         if wrapped:
-            scores[kind]['real/note'] = (
-                f'the real loader has fewer than {2 * run.num_samples} clips: the real reference '
-                'reuses clips that are also the gt_video of the generated pass'
+            scores[kind][f'{kind}/note'] = (
+                f'the real loader has fewer than {2 * run.num_samples} clips: the {kind} '
+                'reference reuses clips that are also the gt_video of the generated pass'
             )
     return scores, protocols
 
@@ -282,6 +300,12 @@ def _prepare(model, metrics, num_samples, batch_size, conditions, real_dataloade
         raise ConfigError(
             "conditions='balanced' (and the 'shuffled' reference) need class labels: give "
             "num_classes, use a class-conditional model, or use conditions='dataset'."
+        )
+    if 'reconstruction' in references and not callable(getattr(unwrap(model), 'reconstruct', None)):
+        raise ConfigError(
+            f"the 'reconstruction' reference needs a generator with a tokenizer "
+            f'(reconstruct(videos)); {type(unwrap(model)).__name__} has none: drop it from '
+            'references.'
         )
     evaluator = build_evaluator(metrics)
     if loader is not None and getattr(loader.dataset, 'metainfo', None):

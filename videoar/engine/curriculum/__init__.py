@@ -12,7 +12,7 @@ config has ``stages``. A curriculum config::
                     tokenizer_from='tokenizer', cfg_options={'train_cfg.max_iters': 300}),
         evaluate=dict(kind='evaluate', from_stage='stage2',
                       evaluation=dict(metrics=[...], num_samples=100,
-                                      references=['real', 'shuffled'],
+                                      references=['real', 'reconstruction', 'shuffled'],
                                       real_dataloader=dict(dataset=...)),
                       grid=dict(num_videos=16, fps=8)),
     )

@@ -8,10 +8,18 @@ import os.path as osp
 from mmengine.dist import is_main_process
 
 #: metric-key prefixes of the reference passes and their column titles
-COLUMNS = (('', 'generated'), ('real/', 'real clips'), ('shuffled/', 'shuffled conditions'))
+COLUMNS = (
+    ('', 'generated'),
+    ('real/', 'real clips'),
+    ('reconstruction/', 'reconstruction'),
+    ('shuffled/', 'shuffled conditions'),
+)
+#: ratio columns ``generated / reference`` (the share of the reference that generation reaches)
+RATIOS = (('real/', 'generated / real'), ('reconstruction/', 'generated / reconstruction'))
 REFERENCES_NOTE = (
-    '(real: real clips scored as if generated; shuffled: generated with another class, '
-    'scored against the original one)'
+    '(real: real clips scored as if generated; reconstruction: the same real clips through the '
+    "tokenizer at the model's scale schedule, the ceiling of the AR model; shuffled: generated "
+    'with another class, scored against the original one)'
 )
 
 
@@ -23,14 +31,23 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _ratio(value, reference) -> str:
+    if not isinstance(value, (int, float)) or not isinstance(reference, (int, float)):
+        return ''
+    return _fmt(value / reference) if reference else ''
+
+
 def _metrics_table(metrics: dict) -> list[str]:
-    """One row per metric, one column per pass (generated, and the references present)."""
-    columns = [c for c in COLUMNS if c[0] == '' or any(k.startswith(c[0]) for k in metrics)]
+    """One row per metric, one column per pass (generated, and the references present), then
+    the ratios generated / reference."""
+    present = [c for c in COLUMNS if c[0] == '' or any(k.startswith(c[0]) for k in metrics)]
+    ratios = [c for c in RATIOS if any(k.startswith(c[0]) for k in metrics)]
     base = [k for k in metrics if '/' not in k and isinstance(metrics[k], (int, float))]
-    lines = ['| metric | ' + ' | '.join(title for _, title in columns) + ' |']
-    lines.append('|---|' + '---|' * len(columns))
+    titles = [title for _, title in present + ratios]
+    lines = ['| metric | ' + ' | '.join(titles) + ' |', '|---|' + '---|' * len(titles)]
     for key in base:
-        cells = [_fmt(metrics.get(prefix + key)) for prefix, _ in columns]
+        cells = [_fmt(metrics.get(prefix + key)) for prefix, _ in present]
+        cells += [_ratio(metrics[key], metrics.get(prefix + key)) for prefix, _ in ratios]
         lines.append(f'| {key} | ' + ' | '.join(cells) + ' |')
     notes = [f'- {k}: {v}' for k, v in metrics.items() if not isinstance(v, (int, float))]
     return lines + ([''] + notes if notes else [])

@@ -216,6 +216,23 @@ class VideoAR(SequenceForward, BaseModel):
         """Quantized latent ``(B, d, T', h, w)`` -> video ``(B, 3, F, H, W)`` in [-1, 1]."""
         return self.tokenizer.decode(latent).float().clamp(-1, 1)
 
+    @torch.no_grad()
+    def reconstruct(self, inputs: torch.Tensor | None, data_samples=None) -> torch.Tensor:
+        """Real clips through the tokenizer as the AR model sees them: encode, quantize at the
+        model's scale schedule (the teacher-forcing pyramid, without corruption), decode.
+
+        Args:
+            inputs: videos ``(B, 3, F, H, W)`` in [-1, 1] (or None when ``data_samples`` carry
+                cached latents).
+
+        Returns:
+            ``(B, 3, F, H, W)`` in [-1, 1]: the best video the AR model can produce for these
+            clips (its labels are the teacher-forcing targets).
+        """
+        batch = None if data_samples is None else VideoBatch.of(data_samples)
+        latent = self.latent_of(inputs, batch)
+        return self.decode(build_teacher_forcing(latent, self.quantizer).reconstructed)
+
     def latent_of(self, inputs: torch.Tensor | None, batch: VideoBatch | None) -> torch.Tensor:
         """The batch's cached ``latent`` (fp32), else the encoded video ``inputs``."""
         if batch is not None and batch.latent is not None:
