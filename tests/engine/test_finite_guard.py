@@ -269,3 +269,18 @@ def test_a_nan_on_one_rank_skips_the_step_on_every_rank(tmp_path, repo_root, run
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'iteration 3: optimizer step skipped' in proc.stdout + proc.stderr
     assert _checkpoints(work) == ['iter_6.pth'] and _all_finite(work / 'iter_6.pth')
+
+
+def test_a_nonfinite_model_never_replaces_the_best_checkpoint(tmp_path, toy_runner):
+    runner = toy_runner(
+        tmp_path / 'work', dict(type='FiniteGuardToyModel'), dict(type='ToyClips'), batch_size=4,
+        lr=0.01, max_iters=1, custom_hooks=[dict(type='FiniteGuardHook')],
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=100, save_best='acc')),
+    )  # fmt: skip
+    runner.train()
+    guard = next(h for h in runner.hooks if type(h).__name__ == 'FiniteGuardHook')
+    guard.after_val_epoch(runner, dict(acc=1.0))  # finite: nothing to say
+    with torch.no_grad():
+        runner.model.linear.weight[0, 0] = float('nan')
+    with pytest.raises(NonFiniteCheckpointError, match='best checkpoint.*linear.weight'):
+        guard.after_val_epoch(runner, dict(acc=1.0))

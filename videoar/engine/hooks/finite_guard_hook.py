@@ -11,7 +11,8 @@
   weights are checked in ``after_train_iter`` / ``after_train_epoch`` (priority LOW, before the
   checkpoint hook's VERY_LOW) whenever a checkpoint hook is about to save: nothing is deleted
   and ``last_checkpoint`` keeps naming the last finite checkpoint. ``before_save_checkpoint``
-  checks every other save (e.g. one requested outside the checkpoint hook). The averaged
+  checks every other save (e.g. one requested outside the checkpoint hook); ``after_val_epoch``
+  checks before a ``save_best`` checkpoint replaces the previous best. The averaged
   weights of an ``EMAHook`` are checked too (its ``ema_state_dict`` in the checkpoint).
 * The learning-rate schedule follows the iteration count: a skipped step still advances it, as
   iterations (and the logs) do.
@@ -90,6 +91,15 @@ class FiniteGuardHook(Hook):
     def after_train_epoch(self, runner) -> None:
         if self.check_checkpoints and self._epoch_save_due(runner):
             self._refuse_nonfinite_model(runner, f'epoch {runner.epoch + 1}')
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        # a checkpoint hook with save_best deletes the previous best before it saves a new one
+        if self.check_checkpoints and any(
+            getattr(hook, 'save_best', None)
+            for hook in runner.hooks
+            if isinstance(hook, CheckpointHook)
+        ):
+            self._refuse_nonfinite_model(runner, f'the best checkpoint of iteration {runner.iter}')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if not self.check_checkpoints:
