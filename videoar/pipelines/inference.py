@@ -59,6 +59,10 @@ def init_model(
         # a full checkpoint holds the (frozen) tokenizer weights too: no need for the separate
         # tokenizer file, which may not exist on this machine
         config.model.tokenizer_checkpoint = None
+    if checkpoint is not None and (
+        'tokenizer_checkpoint' in config.model or config.model.get('type') == 'VideoAR'
+    ):
+        config.model.allow_random_tokenizer = True  # the checkpoint holds the tokenizer weights
     with DefaultScope.overwrite_default_scope(config.get('default_scope', 'videoar')):
         model = MODELS.build(config.model)
     if checkpoint is not None:
