@@ -60,11 +60,25 @@ def _compatible(old, new) -> bool:
         return type(new) is int
     if isinstance(old, str):
         return isinstance(new, str)
-    if isinstance(old, (list, tuple)):
-        return isinstance(new, (list, tuple))
+    if isinstance(old, (list, tuple)):  # a dict {index: ...} merges into a list
+        return isinstance(new, (list, tuple, Mapping))
     if isinstance(old, Mapping):
         return isinstance(new, Mapping)
     return True
+
+
+def _flatten(root, options: Mapping):
+    """``(dotted key, value)`` pairs; a dict value that merges into an existing dict or list is
+    followed down to its leaves (so those are checked too)."""
+    for key, value in options.items():
+        _, old = _lookup(root, key)
+        if isinstance(value, Mapping) and isinstance(old, (Mapping, list, tuple)):
+            nested = {f'{key}.{k}': v for k, v in value.items() if k != '_delete_'}
+            if value.get('_delete_'):
+                continue  # a replacement, not a merge: nothing to compare with
+            yield from _flatten(root, nested)
+        else:
+            yield key, value
 
 
 def check_option_types(root, options: Mapping) -> None:
@@ -74,7 +88,7 @@ def check_option_types(root, options: Mapping) -> None:
         root: the config's dict (``cfg._cfg_dict``).
         options: ``{dotted key: value}`` as they will be merged (hook names already resolved).
     """
-    for key, value in options.items():
+    for key, value in _flatten(root, options):
         parent, old = _lookup(root, key)
         leaf = key.rsplit('.', 1)[-1]
         if old is _MISSING:
