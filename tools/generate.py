@@ -192,6 +192,18 @@ def checkpoint_of(args) -> str | None:
     return checkpoint
 
 
+def tile_label(condition: dict) -> str:
+    """What a grid tile shows: ``prompt '...'``, ``class 3`` (``class 3 (name)``) or
+    ``unconditional``."""
+    if 'prompt' in condition:
+        return f'prompt {condition["prompt"]!r}'
+    if 'class' in condition:
+        name = condition.get('class_name')
+        extra = f' ({name})' if name is not None and str(name) != str(condition['class']) else ''
+        return f'class {condition["class"]}{extra}'
+    return 'unconditional'
+
+
 def write_videos(out_dir: str, result: dict, num_samples: int, fps: float) -> tuple[list, dict]:
     """One mp4 + gif per video and the grids: (the files per video, the grid files)."""
     os.makedirs(out_dir, exist_ok=True)
@@ -212,7 +224,7 @@ def write_videos(out_dir: str, result: dict, num_samples: int, fps: float) -> tu
         row = nrow or len(videos)
         for tile in tiles:
             where = f'row {tile["tile"] // row}, column {tile["tile"] % row}'
-            what = ', '.join(f'{k}={v}' for k, v in tile.items() if k != 'tile')
+            what = tile_label(tile)
             handle.write(f'{where}: {what}\n')
     grid = dict(mp4=osp.abspath(grid_mp4), gif=osp.abspath(grid_gif), nrow=row, tiles=tiles)
     grid['labels'] = osp.abspath(labels)

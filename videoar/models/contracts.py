@@ -21,10 +21,10 @@ def _describe(value) -> str:
     return f'{type(value).__name__} {value!r}'[:120]
 
 
-def _fail(component, method: str, value, expected: str) -> None:
+def _fail(component, method: str, value, expected: str, described: str | None = None) -> None:
     name = type(component).__name__
     raise ComponentContractError(
-        f'{name}.{method} returned {_describe(value)}; expected {expected} '
+        f'{name}.{method} returned {described or _describe(value)}; expected {expected} '
         f'(the {name} component breaks its interface, see docs/interfaces.md).'
     )
 
@@ -38,7 +38,8 @@ def check_flip_probs(component, value, shape: tuple[int, ...]) -> torch.Tensor:
         _fail(component, 'sample_flip_probs', value, expected)
     if value.device.type != 'meta' and bool(((value < 0) | (value > 1) | value.isnan()).any()):
         low, high = float(value.min()), float(value.max())
-        _fail(component, 'sample_flip_probs', f'values in [{low:.3g}, {high:.3g}]', expected)
+        described = f'values in [{low:.3g}, {high:.3g}]'
+        _fail(component, 'sample_flip_probs', value, expected, described)
     return value
 
 

@@ -10,8 +10,10 @@ from mmengine.dist import is_main_process
 #: metric-key prefixes of the reference passes and their column titles
 COLUMNS = (('', 'generated'), ('real/', 'real clips'), ('shuffled/', 'shuffled conditions'))
 REFERENCES_NOTE = (
-    '(real: real clips scored as if generated; shuffled: generated with another class, '
-    'scored against the original one)'
+    '(real: real clips scored as if generated, the best a generator can reach; shuffled: '
+    'generated with another class and scored against the original one, the accuracy of a model '
+    'that ignores its condition. Its Frechet distance is no reference: the shuffled set has the '
+    'same class mix, so it differs from the generated one by sampling noise only)'
 )
 
 
