@@ -46,6 +46,7 @@ def test_stage2_alone_takes_the_main_jobs_tokenizer_cache_and_stage1(chain):
     work = chain['work']
     proc = chain['run']('tools/train.py', chain['config']('videoar_stage2.py'), '--cfg-options',
                         f'inputs.run={work}', 'train_cfg.max_iters=2',
+                        'default_hooks.logger.interval=1',
                         'train_dataloader.batch_size=4', 'train_dataloader.dataset.num_items=16',
                         *QUICK_MODEL)  # fmt: skip
     out = proc.stdout + proc.stderr
