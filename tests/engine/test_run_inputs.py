@@ -84,3 +84,21 @@ def test_inputs_none_leaves_the_config_alone_and_unknown_keys_fail():
     cfg = Config(dict(inputs=dict(runs='somewhere')))
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['runs'\]"):
         link_inputs(cfg)
+
+
+def test_a_checkpoint_set_on_one_consumer_reaches_all_and_wins(repo_root, main_job, tmp_path,
+                                                               monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    mine = str(tmp_path / 'my_tokenizer.pth')
+    init = str(tmp_path / 'my_init.pth')
+    open(mine, 'wb').close()
+    open(init, 'wb').close()
+    cfg = launch.load_config(
+        os.path.join(repo_root, 'configs', 'videoar_stage2.py'),
+        {'model.tokenizer_checkpoint': mine, 'custom_hooks.InitFromStageHook.checkpoint': init},
+    )
+    found = link_inputs(cfg)
+    assert (found.tokenizer, found.init) == (mine, init)
+    assert cfg.model.tokenizer_checkpoint == mine
+    assert cfg.train_dataloader.dataset.checkpoint == mine  # the latent cache too
+    assert cfg.train_dataloader.dataset.cache_dir == os.path.join(main_job['root'], 'latent_cache')

@@ -116,8 +116,26 @@ def input_options(cfg: Config) -> dict | None:
     return spec
 
 
+def given_in_place(cfg: Config, spec: dict) -> dict:
+    """Inputs set directly on a consumer (``model.tokenizer_checkpoint=...``, the init hook's
+    ``checkpoint=...``) and not in ``inputs``: they win over ``inputs.run`` and reach every
+    other consumer too."""
+    given = {}
+    model = cfg.get('model')
+    if not spec.get('tokenizer') and isinstance(model, Mapping):
+        if model.get('tokenizer_checkpoint'):
+            given['tokenizer'] = model['tokenizer_checkpoint']
+    hooks = cfg.get('custom_hooks') or []
+    if not spec.get('init'):
+        for index in find_hooks(hooks, 'InitFromStageHook'):
+            if hooks[index].get('checkpoint'):
+                given['init'] = hooks[index]['checkpoint']
+    return given
+
+
 def link_inputs(cfg: Config) -> RunInputs | None:
-    """Resolve ``cfg.inputs`` and give each input to its consumers (module docstring).
+    """Resolve ``cfg.inputs`` and give each input to its consumers (module docstring). A
+    tokenizer or init checkpoint set directly on its consumer counts as given in ``inputs``.
 
     Returns the resolved inputs, or None when the config has no ``inputs``.
 
@@ -127,6 +145,7 @@ def link_inputs(cfg: Config) -> RunInputs | None:
     spec = input_options(cfg)
     if spec is None or not any(spec.get(k) for k in ('run', 'tokenizer', 'init', 'latent_cache')):
         return None
+    spec.update(given_in_place(cfg, spec))
     found = resolve_run_inputs(**spec)
     if found.tokenizer:
         link_tokenizer(cfg, found.tokenizer)

@@ -106,7 +106,9 @@ def _is_tokenizer_run(finished: dict) -> bool:
 
 
 def _checkpoint(spec, what: str, command: str) -> str:
-    """A file, or a run's work dir (its final checkpoint); absolute."""
+    """A file, a run's work dir (its final checkpoint) or ``dict(work_dir=, command=)``."""
+    if isinstance(spec, dict) or hasattr(spec, 'keys'):
+        return osp.abspath(resolve_checkpoint(dict(spec), what))
     spec = osp.expanduser(str(spec))
     if osp.isdir(spec):
         return osp.abspath(find_final_checkpoint(spec, command=command))
