@@ -102,7 +102,7 @@ def fmt(value: float) -> str:
 def print_summary(label: str, curves: dict) -> None:
     rows = summarise(curves)
     last = max((r['last_step'] for r in rows), default=0)
-    print(f"== {label}: logged up to iteration {last}")
+    print(f'== {label}: logged up to iteration {last}')
     if 'time' in curves:
         times = [v for _, v in curves['time']]
         data = [v for _, v in curves.get('data_time', [])] or [0.0]
