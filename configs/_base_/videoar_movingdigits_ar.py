@@ -29,6 +29,8 @@ inputs = dict(
     latent_cache=None,  # ... and a latent cache directory
     command='python tools/train.py configs/videoar_curriculum.py',  # what makes `run`
 )
+# the MovingDigits classes, for tools/generate.py --classes (without building the latent cache)
+class_names = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
 latent_cache_dir = './work_dirs/latent_cache'  # used when `inputs` names no latent cache
 cache_items = 3000  # clips encoded once per clip setting
 
