@@ -7,9 +7,16 @@
 #   python tools/train.py configs/videoar-t2v_tiny_movingdigits-32x32-17f.py
 #   python tools/generate.py configs/videoar-t2v_tiny_movingdigits-32x32-17f.py CKPT \
 #       --prompts "digit 3 moving up-left" "digit 7 moving down" --num-samples 2
-# Point model.tokenizer_checkpoint at a trained tokenizer of the same config (configs/tokenizer/).
+# The frozen tokenizer is the main job's (python tools/train.py configs/videoar_curriculum.py),
+# found through `inputs` (videoar/engine/runs.py); another one: --cfg-options
+# inputs.tokenizer=CHECKPOINT_OR_RUN_DIR (a run of configs/tokenizer/videoar-tokenizer_tiny_*.py).
 # Train only (tools/test.py adds metrics), as ./_base_/videoar_tiny_movingdigits.py.
 _base_ = ['./_base_/videoar_tiny_movingdigits.py']
+
+inputs = dict(
+    run='./work_dirs/videoar_curriculum',
+    command='python tools/train.py configs/videoar_curriculum.py',
+)
 
 model = dict(
     conditioner=dict(

@@ -3,7 +3,8 @@
 # 16 x 16 pixels -> 2 x 2 latents, scales (1, 2); clips of 9 frames (3 latent frames) and single
 # frames (1 latent frame), one modality per batch (30% image batches).
 #   python tools/train.py configs/videoar_stage1.py
-# Needs the trained tokenizer (see configs/_base_/videoar_movingdigits_ar.py).
+# Needs a trained tokenizer: by default the main job's (`inputs` in
+# configs/_base_/videoar_movingdigits_ar.py), or --cfg-options inputs.tokenizer=CHECKPOINT_OR_RUN.
 _base_ = ['./_base_/videoar_movingdigits_ar.py']
 
 # The clip settings, used by the model and the dataset below: change them here to change both

@@ -2,8 +2,9 @@
 # clips (9 frames, 3 latent frames). Initialised from stage 1's final checkpoint: the scale
 # embedding table grows from 2 to 4 scales, Multi-scale Temporal RoPE has no parameters.
 #   python tools/train.py configs/videoar_stage2.py
-# Needs stage 1 (python tools/train.py configs/videoar_stage1.py) or
-#   --cfg-options custom_hooks.InitFromStageHook.checkpoint=PATH
+# After the main job (python tools/train.py configs/videoar_curriculum.py) it takes the tokenizer,
+# the latent cache and stage 1's weights from work_dirs/videoar_curriculum; another run:
+#   --cfg-options inputs.run=WORK_DIR (a curriculum or stage1 work dir) or inputs.init=CHECKPOINT
 _base_ = ['./_base_/videoar_movingdigits_ar.py']
 
 # The model trains on the first num_latent_frames latent frames of the cached 17-frame clips,
@@ -12,11 +13,9 @@ _base_ = ['./_base_/videoar_movingdigits_ar.py']
 num_latent_frames = 3
 model = dict(num_frames=1 + 4 * (num_latent_frames - 1))
 train_dataloader = dict(dataset=dict(num_latent_frames=num_latent_frames))
+# initialised from the main job's stage1 (see `inputs` in _base_/videoar_movingdigits_ar.py)
+inputs = dict(init_stage='stage1')
 custom_hooks = [
-    dict(
-        type='InitFromStageHook',
-        stage_work_dir='./work_dirs/videoar_stage1',
-        command='python tools/train.py configs/videoar_stage1.py',
-    ),
+    dict(type='InitFromStageHook', command='python tools/train.py configs/videoar_curriculum.py'),
     dict(type='StageFinishedHook'),
 ]

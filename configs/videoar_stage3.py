@@ -2,19 +2,18 @@
 # from stage 2. Samples a fixed grid of classes every 200 iterations and, after training,
 # generates 100 videos and measures class accuracy and the classifier Fréchet distance.
 #   python tools/train.py configs/videoar_stage3.py
-# Needs stage 2 (python tools/train.py configs/videoar_stage2.py) or
-#   --cfg-options custom_hooks.InitFromStageHook.checkpoint=PATH
+# After the main job (python tools/train.py configs/videoar_curriculum.py) it takes the tokenizer,
+# the latent cache and stage 2's weights from work_dirs/videoar_curriculum; another run:
+#   --cfg-options inputs.run=WORK_DIR (a curriculum or stage2 work dir) or inputs.init=CHECKPOINT
 # The clips (model and data) are those of configs/_base_/videoar_movingdigits_ar.py.
 _base_ = ['./_base_/videoar_movingdigits_ar.py']
 
 max_iters = 1000
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
+# initialised from the main job's stage2 (see `inputs` in _base_/videoar_movingdigits_ar.py)
+inputs = dict(init_stage='stage2')
 custom_hooks = [
-    dict(
-        type='InitFromStageHook',
-        stage_work_dir='./work_dirs/videoar_stage2',
-        command='python tools/train.py configs/videoar_stage2.py',
-    ),
+    dict(type='InitFromStageHook', command='python tools/train.py configs/videoar_curriculum.py'),
     dict(type='StageFinishedHook'),
     dict(
         type='VideoVisualizationHook', interval=200, conditions=dict(label=list(range(10))), fps=8

@@ -116,6 +116,7 @@ def make_tiny_videoar_config(**overrides) -> dict:
         pos_encoding=dict(type='MultiScaleTemporalRoPE'),
         num_frames=9,
         resolution=(16, 24),
+        allow_random_tokenizer=True,  # tests use the untrained tokenizer on purpose
     )
     return merge_overrides(cfg, overrides)
 

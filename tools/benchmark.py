@@ -48,6 +48,15 @@ def collect() -> dict:
     return found
 
 
+def readable(name: str, numbers: dict) -> str:
+    """One benchmark's numbers as aligned ``key  value`` lines, 4 significant digits."""
+    lines = [f'{name}:']
+    for key, value in numbers.items():
+        shown = f'{value:.4g}' if isinstance(value, float) else str(value)
+        lines.append(f'  {key:<36} {shown}')
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--only', nargs='+', help='names of the benchmarks to run')
@@ -78,7 +87,7 @@ def main(argv=None):
         start = time.perf_counter()
         results[name] = available[name](args.quick)
         results[name]['_wall_s'] = round(time.perf_counter() - start, 2)
-        print(f'{name}: {json.dumps(results[name])}', flush=True)
+        print(readable(name, results[name]), flush=True)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)

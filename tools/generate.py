@@ -31,6 +31,7 @@ import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 import videoar  # noqa: E402
+from videoar.io.checkpoint import find_final_checkpoint  # noqa: E402
 from videoar.io.records import file_sha256  # noqa: E402
 from videoar.io.video import write_grid, write_video  # noqa: E402
 from videoar.pipelines import GenerationError, generate  # noqa: E402
@@ -179,13 +180,28 @@ def request_options(args) -> dict:
 
 
 def checkpoint_of(args) -> str | None:
-    """The checkpoint path (``None`` for the word ``none``); raises ValueError when missing."""
+    """The checkpoint path (``None`` for the word ``none``; a run's work dir gives its final
+    checkpoint); raises ValueError when missing."""
     if not osp.isfile(args.config):
         raise ValueError(f'config file {args.config!r} does not exist.')
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    if checkpoint is not None and osp.isdir(checkpoint):  # a run's work dir: its final weights
+        checkpoint = find_final_checkpoint(checkpoint)
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise ValueError(f'checkpoint {checkpoint!r} does not exist.')
     return checkpoint
+
+
+def tile_label(condition: dict) -> str:
+    """What a grid tile shows: ``prompt '...'``, ``class 3`` (``class 3 (name)``) or
+    ``unconditional``."""
+    if 'prompt' in condition:
+        return f'prompt {condition["prompt"]!r}'
+    if 'class' in condition:
+        name = condition.get('class_name')
+        extra = f' ({name})' if name is not None and str(name) != str(condition['class']) else ''
+        return f'class {condition["class"]}{extra}'
+    return 'unconditional'
 
 
 def write_videos(out_dir: str, result: dict, num_samples: int, fps: float) -> tuple[list, dict]:
@@ -197,17 +213,32 @@ def write_videos(out_dir: str, result: dict, num_samples: int, fps: float) -> tu
         stem = osp.join(out_dir, file_name(index, condition))
         write_video(stem + '.mp4', video, fps=fps)
         write_video(stem + '.gif', video, fps=fps)
+        stem = osp.abspath(stem)
         files.append(dict(index=index, mp4=stem + '.mp4', gif=stem + '.gif', **condition))
     nrow = num_samples if len(videos) > num_samples else None
     grid_mp4 = write_grid(osp.join(out_dir, 'grid.mp4'), videos, nrow=nrow, fps=fps)
     grid_gif = write_grid(osp.join(out_dir, 'grid.gif'), videos, nrow=nrow, fps=fps)
-    return files, dict(mp4=grid_mp4, gif=grid_gif)
+    tiles = [dict(tile=i, **condition) for i, condition in enumerate(result['conditions'])]
+    labels = osp.join(out_dir, 'grid_labels.txt')
+    with open(labels, 'w', encoding='utf-8') as handle:  # what each tile shows, row by row
+        row = nrow or len(videos)
+        for tile in tiles:
+            where = f'row {tile["tile"] // row}, column {tile["tile"] % row}'
+            what = tile_label(tile)
+            handle.write(f'{where}: {what}\n')
+    grid = dict(mp4=osp.abspath(grid_mp4), gif=osp.abspath(grid_gif), nrow=row, tiles=tiles)
+    grid['labels'] = osp.abspath(labels)
+    return files, grid
 
 
 def write_settings(out_dir, result, args, checkpoint, argv, files, grid) -> str:
     """``settings.json``: the pipeline's settings plus the files, command line and versions."""
     settings = dict(result['settings'])
+    for key in ('init_video', 'init_image'):  # inputs as absolute paths: reproducible anywhere
+        if isinstance(settings.get(key), str):
+            settings[key] = osp.abspath(settings[key])
     settings.update(
+        prompts_file=osp.abspath(args.prompts_file) if args.prompts_file else None,
         config=osp.abspath(args.config),
         checkpoint=None if checkpoint is None else osp.abspath(checkpoint),
         checkpoint_sha256=None if checkpoint is None else file_sha256(checkpoint)[:16],
@@ -228,10 +259,11 @@ def write_settings(out_dir, result, args, checkpoint, argv, files, grid) -> str:
 def print_summary(out_dir: str, result: dict) -> None:
     videos = result['videos']
     print(
-        f'[videoar] wrote {len(videos)} videos ({videos.shape[2]} frames, '
+        f'[videoar] wrote {len(videos)} video{"s" if len(videos) != 1 else ""} '
+        f'({videos.shape[2]} frames, '
         f'{videos.shape[3]}x{videos.shape[4]}, '
         f'{result["settings"]["seconds_per_video"]:.2f} s per video) '
-        f'to {osp.abspath(out_dir)}: one mp4 + gif per video, grid.mp4, grid.gif, settings.json',
+        f'to {osp.abspath(out_dir)}: one mp4 + gif per video, grid.mp4, grid.gif, grid_labels.txt, settings.json',
         flush=True,
     )
     if result['windows'] and result['windows']['num_windows'] > 1:

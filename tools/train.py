@@ -1,7 +1,13 @@
 """Train a videoar model (or a whole curriculum) from a config.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                                 [--vis-backend tensorboard wandb]
                                  [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+
+A stage config takes what it needs from earlier runs through its ``inputs`` (the AR stage
+configs: the main job's work dir; ``videoar/engine/runs.py``). Configuration mistakes (a wrong
+key, a value of the wrong type, a missing input) stop the tool with one line, exit code 2,
+before the Runner starts.
 
 Distributed: ``torchrun --nproc-per-node N tools/train.py CONFIG --launcher pytorch``
 (gloo on machines without CUDA, NCCL otherwise).
@@ -41,6 +47,13 @@ def parse_args(argv=None):
         'path is given',
     )
     parser.add_argument('--amp', action='store_true', help='bf16 mixed precision (CPU and GPU)')
+    parser.add_argument(
+        '--vis-backend',
+        nargs='+',
+        choices=sorted(launch.VIS_BACKENDS),
+        help='also log scalars (and sampled videos) to TensorBoard (<work_dir>/<timestamp>/'
+        'vis_data) and/or Weights & Biases (needs the package installed)',
+    )
     launch.add_runner_arguments(
         parser,
         'override config settings, e.g. model.transformer.depth=8 train_cfg.max_iters=500; '
@@ -88,7 +101,11 @@ def main(argv=None):
     cfg, work_dir = launch.prepare_config(
         args.config, args.cfg_options, args.work_dir, for_training=True
     )
+    launch.add_vis_backends(cfg, args.vis_backend)
     rank_zero = is_rank_zero(args.launcher)
+    if cfg.get('stages') is None:
+        launch.link_run_inputs(cfg, verbose=rank_zero)
+        launch.preflight_model(cfg)
     try:
         with WorkDirLock(work_dir, enabled=rank_zero):
             if rank_zero:
@@ -106,4 +123,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    launch.run_main(main)

@@ -1,8 +1,15 @@
 # Shared settings of the autoregressive curriculum stages on the embedded MovingDigits default
-# (configs/videoar_stage{1,2,3}.py). The frozen tokenizer comes from the tokenizer run:
-#   python tools/train.py configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py
-# and every AR stage reads tokenizer latents from a cache (encoded once, fingerprinted by the
-# tokenizer checkpoint and the clip settings), not pixels.
+# (configs/videoar_stage{1,2,3}.py). Every AR stage needs a trained tokenizer (frozen) and reads
+# its latents from a cache (encoded once, fingerprinted by the tokenizer checkpoint and the clip
+# settings), not pixels.
+#
+# Where those come from is said once, in `inputs` (videoar/engine/runs.py): by default the main
+# job's work dir (python tools/train.py configs/videoar_curriculum.py), whose tokenizer stage,
+# latent cache and (for stages 2 and 3) previous stage the standalone stage configs use. Point
+# it elsewhere from the command line, e.g.
+#   --cfg-options inputs.run=work_dirs/videoar_stage1        (a stage's work dir)
+#   --cfg-options inputs.tokenizer=work_dirs/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f
+# The tokenizer checkpoint then reaches the model, the latent cache and the init hook alike.
 _base_ = [
     './models/videoar_tiny.py',
     './datasets/moving_digits_clips.py',
@@ -10,15 +17,21 @@ _base_ = [
     './default_runtime.py',
 ]
 
+# an absolute path (the config's own directory), so the config works from any directory
 tokenizer_config = (
-    'configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
+    '{{ fileDirname }}/../tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
 )
-tokenizer_run = dict(
-    _delete_=True,
-    work_dir='./work_dirs/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f',
-    command='python tools/train.py ' + tokenizer_config,
+inputs = dict(
+    run='./work_dirs/videoar_curriculum',  # a curriculum work dir or a stage work dir
+    init_stage=None,  # the stage of that run to initialise from (set by stages 2 and 3)
+    tokenizer=None,  # explicit overrides: a checkpoint file or a run's work dir ...
+    init=None,
+    latent_cache=None,  # ... and a latent cache directory
+    command='python tools/train.py configs/videoar_curriculum.py',  # what makes `run`
 )
-latent_cache_dir = './work_dirs/latent_cache'
+# the MovingDigits classes, for tools/generate.py --classes (without building the latent cache)
+class_names = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
+latent_cache_dir = './work_dirs/latent_cache'  # used when `inputs` names no latent cache
 cache_items = 3000  # clips encoded once per clip setting
 
 model = dict(
@@ -27,7 +40,7 @@ model = dict(
     num_frames=_base_.num_frames,
     resolution=(_base_.img_size, _base_.img_size),
     max_frames=5,
-    tokenizer_checkpoint=tokenizer_run,
+    tokenizer_checkpoint=None,  # from `inputs`
     transformer=dict(dim=192, depth=6, num_heads=6),
 )
 
@@ -61,7 +74,7 @@ latent_clips = dict(
     type='LatentCacheDataset',
     dataset=_base_.train_clips,
     tokenizer=dict(config=tokenizer_config),
-    checkpoint=tokenizer_run,
+    checkpoint=None,  # from `inputs`
     cache_dir=latent_cache_dir,
     num_items=cache_items,
 )

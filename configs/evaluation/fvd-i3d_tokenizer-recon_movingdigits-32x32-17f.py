@@ -8,6 +8,8 @@
 _base_ = ['../tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py']
 
 test_dataloader = dict(batch_size=8, dataset=dict(length=32))
+# a log line per batch (the I3D features of real and reconstructed clips are most of the time)
+default_hooks = dict(logger=dict(interval=1))
 test_evaluator = [
     dict(type='FVD', feature_extractor=dict(type='I3D', num_frames=16)),
     dict(type='PSNR'),

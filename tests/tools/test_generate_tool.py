@@ -69,8 +69,14 @@ def test_generate_tool_writes_playable_files_and_settings(tmp_path, run_tool):
     names = sorted(os.listdir(out))
     assert names == sorted(
         [f'{i:03d}_class-{c}.{ext}' for i, c in enumerate('3377') for ext in ('mp4', 'gif')]
-        + ['grid.mp4', 'grid.gif', 'settings.json']
+        + ['grid.mp4', 'grid.gif', 'grid_labels.txt', 'settings.json']
     )
+    # the grid's tiles, row by row (2 samples per condition per row)
+    assert (out / 'grid_labels.txt').read_text().splitlines()[:3] == [
+        'row 0, column 0: class 3',
+        'row 0, column 1: class 3',
+        'row 1, column 0: class 7',
+    ]
     for name in ('000_class-3.mp4', '003_class-7.gif'):
         frames = read_video(out / name)
         assert frames.shape == (9, 16, 24, 3), name

@@ -1,48 +1,200 @@
-"""Parameter count and FLOPs of a config's model on the meta device or CPU.
+"""Parameters and FLOPs of any config's model, counted by fvcore; no checkpoint needed.
 
-    python tools/analysis_tools/get_flops.py configs/paper/videoar-l_ucf101-128x128-17f.py --meta
+    python tools/analysis_tools/get_flops.py configs/videoar_stage3.py
+    python tools/analysis_tools/get_flops.py configs/paper/videoar-l_8xb16-200k_ucf101-128x128-17f.py --device meta
+    python tools/analysis_tools/get_flops.py configs/videoar_curriculum.py --stage stage2
+    python tools/analysis_tools/get_flops.py CONFIG --device cpu --cfg-scale 1 --json out.json
 
-With ``--meta`` the model is built on the meta device (no memory), which is enough to count the
-parameters of the paper-sized models; FLOPs need a real forward (small configs).
+The model is built from the config alone: the tokenizer checkpoint is not loaded (FLOPs do
+not depend on weights). ``--device meta`` builds it on the meta device (shapes only, no memory:
+the paper-sized models in seconds) and counts parameters only, because the forward makes
+data-dependent checks (class labels, sampled codes) that meta tensors cannot answer; FLOPs are
+traced on a CPU build with random weights (the default). fvcore traces
+
+* one training sample: the teacher-forced transformer forward over a whole clip on cached
+  latents (the corrector only changes labels), plus, separately, the tokenizer encode that a
+  latent cache saves; training (forward + backward) is about three times the forward;
+* one generated video: the sampler's block loop (``T' x K`` steps with the KV cache, both CFG
+  rows when the guidance scale is not 1) and the tokenizer decode.
+
+FLOPs are fvcore's count: one multiply-add is one FLOP (as mmengine/fvcore report;
+multiply by two for the count of separate multiplies and adds). Attention
+(``scaled_dot_product_attention``) is counted as the two matrix products
+``B * heads * Lq * Lk * (Dk + Dv)``, which fvcore does not count by itself.
+A curriculum config counts one of its train stages (``--stage``, default: the last).
 """
 
 import argparse
+import json
 import os.path as osp
 import sys
+import warnings
+from math import prod
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
+from fvcore.nn import FlopCountAnalysis  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
+from torch import nn  # noqa: E402
 
 from videoar.engine import launch  # noqa: E402
+from videoar.engine.curriculum.stages import parse_stages, resolve_config_path  # noqa: E402
+from videoar.engine.runs import accepts  # noqa: E402
+from videoar.models.sampling.sampler import sample_video  # noqa: E402
 from videoar.registry import MODELS  # noqa: E402
+from videoar.utils import ConfigError  # noqa: E402
 
 
 def count_parameters(model, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def main():
-    parser = argparse.ArgumentParser(description='Count parameters (and FLOPs) of a model')
+def _shape(value) -> list[int]:
+    return value.type().sizes()
+
+
+def sdpa_flop_handle(inputs, outputs) -> int:
+    """fvcore handle of ``aten::scaled_dot_product_attention``: ``Q K^T`` and ``A V``."""
+    query, key, value = (_shape(v) for v in inputs[:3])
+    batch_heads = prod(query[:-2])
+    return batch_heads * query[-2] * key[-2] * (query[-1] + value[-1])
+
+
+HANDLES = {'aten::scaled_dot_product_attention': sdpa_flop_handle}
+
+
+class _Call(nn.Module):
+    """A module whose forward calls ``fn(*inputs)`` (fvcore traces modules)."""
+
+    def __init__(self, model: nn.Module, fn) -> None:
+        super().__init__()
+        self.model = model
+        self.fn = fn
+
+    def forward(self, *inputs):
+        return self.fn(*inputs)
+
+
+def count_flops(model: nn.Module, fn, inputs: tuple) -> tuple[int, dict]:
+    """fvcore FLOPs of ``fn(*inputs)``; returns ``(total, {operator: count})`` (uncounted
+    operators are listed by fvcore's warnings only when ``--verbose``)."""
+    analysis = FlopCountAnalysis(_Call(model, fn), inputs).set_op_handle(**HANDLES)
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        total = analysis.total()
+    return int(total), dict(analysis.by_operator())
+
+
+def model_config(cfg, stage: str | None):
+    """The model config of a config, or of one train stage of a curriculum config."""
+    if cfg.get('stages') is None:
+        return cfg
+    stages = [s for s in parse_stages(cfg) if s.kind == 'train']
+    chosen = stages[-1] if stage is None else next((s for s in stages if s.name == stage), None)
+    if chosen is None:
+        raise ConfigError(
+            f'--stage {stage!r}: the curriculum has the train stages {[s.name for s in stages]}.'
+        )
+    stage_cfg = launch.load_config(resolve_config_path(chosen.config, cfg.filename))
+    launch.merge_options(stage_cfg, chosen.cfg_options)
+    print(f'curriculum stage {chosen.name}: {chosen.config}')
+    return stage_cfg
+
+
+def build_model(cfg, device: str) -> nn.Module:
+    model_cfg = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model)
+    if accepts(model_cfg.get('type'), 'tokenizer_checkpoint'):
+        model_cfg['tokenizer_checkpoint'] = None  # FLOPs do not depend on the weights
+        model_cfg['allow_random_tokenizer'] = True
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'videoar'):
+        with torch.device(device):
+            model = MODELS.build(model_cfg)
+    return model.eval()
+
+
+def measure(model, device: str, cfg_scale: float) -> dict:
+    """FLOPs of one training sample and one generated video of a VideoAR-like model."""
+    result = {}
+    video = torch.zeros(1, 3, model.num_frames, *model.resolution, device=device)
+    latent = torch.zeros(
+        1, model.latent_dim, model.latent_frames, *model.latent_size, device=device
+    )
+    label = {'label': torch.zeros(1, dtype=torch.long, device=device)}
+    with torch.no_grad():
+        result['train_forward'], ops = count_flops(
+            model, lambda z: model.forward_logits(latent=z, data_samples=label), (latent,)
+        )
+        result['train_forward_by_operator'] = ops
+        result['tokenizer_encode'], _ = count_flops(model, model.encode, (video,))
+
+        def generate(z):
+            out = sample_video(model, label, batch_size=1, cfg_scale=cfg_scale, seed=0, decode=True)
+            return out['video']
+
+        result['generate_video'], ops = count_flops(model, generate, (latent,))
+        result['generate_by_operator'] = ops
+    result['sampling_steps'] = int(model.num_sampling_steps)
+    result['tokens_per_video'] = int(model.layout(model.latent_frames).video_len)
+    return result
+
+
+def giga(value: int) -> str:
+    return f'{value / 1e9:.3f} GFLOPs'
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Parameters and FLOPs (fvcore) of a model')
     parser.add_argument('config')
-    parser.add_argument('--meta', action='store_true', help='build on the meta device')
+    parser.add_argument('--stage', help='a curriculum config: the train stage (default: last)')
+    parser.add_argument(
+        '--device', default='cpu', choices=['meta', 'cpu', 'cuda'],
+        help='where to build the model (meta: no memory, parameters only)',
+    )  # fmt: skip
+    parser.add_argument(
+        '--cfg-scale', type=float,
+        help='guidance scale of the generated video (default: the config sample_cfg, else 1)',
+    )  # fmt: skip
+    parser.add_argument('--params-only', action='store_true', help='count parameters only')
+    parser.add_argument('--json', help='also write the numbers to this json file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args()
-    cfg = launch.load_config(args.config, args.cfg_options)
-    with DefaultScope.overwrite_default_scope('videoar'):
-        if args.meta:
-            with torch.device('meta'):
-                model = MODELS.build(cfg.model)
-        else:
-            model = MODELS.build(cfg.model)
-    total = count_parameters(model)
-    trainable = count_parameters(model, trainable_only=True)
+    args = parser.parse_args(argv)
+    cfg = model_config(launch.load_config(args.config, args.cfg_options), args.stage)
+    if cfg.get('model') is None:
+        raise ConfigError(f'config {args.config} has no model.')
+    model = build_model(cfg, args.device)
+    total, trainable = count_parameters(model), count_parameters(model, trainable_only=True)
+    result = dict(config=osp.abspath(args.config), parameters=total, trainable=trainable)
     print(f'parameters: {total / 1e6:.2f}M (trainable {trainable / 1e6:.2f}M)')
     for name, child in model.named_children():
         print(f'  {name}: {count_parameters(child) / 1e6:.2f}M')
+    if args.device == 'meta' and not args.params_only:
+        print('FLOPs: not on the meta device (data-dependent checks); use --device cpu.')
+    elif not args.params_only and hasattr(model, 'forward_logits'):
+        sample_cfg = dict(getattr(model, 'sample_cfg', {}) or {})
+        cfg_scale = args.cfg_scale if args.cfg_scale is not None else sample_cfg.get('cfg_scale')
+        cfg_scale = 1.0 if cfg_scale is None else float(cfg_scale)
+        flops = measure(model, args.device, cfg_scale)
+        result.update(flops, cfg_scale=cfg_scale)
+        print(
+            f'one training sample ({model.num_frames} x {model.resolution[0]} x '
+            f'{model.resolution[1]}, {flops["tokens_per_video"]} tokens): forward '
+            f'{giga(flops["train_forward"])}, forward + backward ~{giga(3 * flops["train_forward"])}'
+        )
+        print(f'  tokenizer encode (saved by the latent cache): {giga(flops["tokenizer_encode"])}')
+        print(
+            f'one generated video ({flops["sampling_steps"]} steps, cfg scale {cfg_scale:g}, '
+            f'with decode): {giga(flops["generate_video"])}'
+        )
+    elif not args.params_only:
+        print('FLOPs: this model is not a VideoAR generator; parameters only.')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(result, f, indent=2)
+    return result
 
 
 if __name__ == '__main__':
-    main()
+    launch.run_main(main)

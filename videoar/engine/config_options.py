@@ -10,6 +10,16 @@
 The name must match exactly one hook of the list (the error names the types present);
 integer indices keep working. Options may be dotted keys or nested dicts, as for
 ``Config.merge_from_dict``.
+
+Two more rules make command-line overrides safe (:mod:`.option_checks`):
+
+* **type swap**: ``model.corrector.type=NoCorrection`` replaces the component; the old type's
+  arguments that the new type does not take are dropped (and named in one printed line), the
+  ones it takes are kept, and arguments given alongside (``model.corrector.p=0.1``) apply;
+* **value types**: a value whose type differs from the config's (``depth=eight`` where the config
+  has an int, ``lr=1e-3,2e-3`` where it has a float) and a key that does not exist but is close
+  to one that does (``train_cfg.max_iter``) raise a :class:`ConfigError` naming the key, the value
+  and what is expected.
 """
 
 from __future__ import annotations
@@ -20,6 +30,8 @@ from collections.abc import Mapping
 from mmengine.config import Config, ConfigDict
 
 from videoar.utils import ConfigError
+
+from .option_checks import check_option_types, swap_types
 
 #: keys whose value is a list of hook configs that may be addressed by type name
 HOOK_LISTS = ('custom_hooks',)
@@ -136,11 +148,20 @@ def merge_options(cfg: Config, options: Mapping | None) -> None:
     A key segment after ``custom_hooks`` may be a hook type name instead of a list index
     (``custom_hooks.GenerationEvaluationHook.evaluate_at_end``); see the module docstring.
 
+    A ``...type=NEW`` option swaps the component (arguments NEW does not take are dropped), and
+    values are checked against the types of the values they replace (module docstring).
+
     Raises:
-        ConfigError: a type name matches no hook or several hooks.
+        ConfigError: a type name matches no hook or several hooks; a value of the wrong type; a
+            key that does not exist but resembles one that does.
     """
     if options:
-        cfg.merge_from_dict(resolve_options(cfg, options))
+        resolved = resolve_options(cfg, options)
+        root = cfg._cfg_dict if isinstance(cfg, Config) else cfg
+        check_option_types(root, resolved)
+        for key, replacement in swap_types(root, resolved).items():
+            cfg.merge_from_dict({key: dict(replacement, _delete_=True)})
+        cfg.merge_from_dict(resolved)
 
 
 __all__ = ['find_hooks', 'hook_index', 'hook_type', 'merge_options', 'resolve_options']

@@ -4,21 +4,28 @@ pre-flight checks."""
 from __future__ import annotations
 
 import argparse
+import copy
 import difflib
+import importlib.util
 import os
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from videoar.registry import RUNNERS
+from videoar.io.checkpoint import CheckpointNotFoundError
+from videoar.io.runs import RunInputs
+from videoar.registry import MODELS, RUNNERS
 from videoar.utils import ConfigError
 
 from .checkpointing import prepare_resume
 from .compat import ddp_wrapper_cfg_for_cpu, setup_cpu_distributed
 from .config_options import merge_options
 from .hooks.preemption_hook import PreemptionHook
+from .runs import accepts, link_inputs
 
 #: Top-level keys that mmengine's Runner (or videoar's tools) read.
 RUNNER_KEYS = {
@@ -28,7 +35,7 @@ RUNNER_KEYS = {
     'data_preprocessor', 'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor',
     'log_level', 'visualizer', 'default_scope', 'randomness', 'model_wrapper_cfg', 'runner_type',
     'strategy', 'compile', 'find_unused_parameters', 'activation_checkpointing', 'custom_imports',
-    'stages', 'curriculum', 'init_from_stage', 'preemption',
+    'stages', 'curriculum', 'init_from_stage', 'preemption', 'inputs',
 }  # fmt: skip
 REQUIRED_FOR_TRAIN = ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper')
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
@@ -155,3 +162,77 @@ def add_preemption_hook(runner, options) -> None:
     if any(isinstance(h, PreemptionHook) for h in runner.hooks):
         return
     runner.register_hook(PreemptionHook(**options))
+
+
+# ---- user errors, inputs, pre-flight checks, logging backends ------------------------------------
+
+#: errors that are the user's to fix: printed as one line (plus the fix), exit code 2
+USER_ERRORS = (ConfigError, CheckpointNotFoundError)
+
+
+def run_main(main, argv=None):
+    """Run a tool's ``main``; a :data:`USER_ERRORS` error becomes one line on stderr and exit
+    code 2 instead of a traceback (``VIDEOAR_TRACEBACK=1`` keeps the traceback)."""
+    try:
+        return main(argv)
+    except USER_ERRORS as err:
+        if os.environ.get('VIDEOAR_TRACEBACK'):
+            raise
+        print(f'[videoar] error: {err}', file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def link_run_inputs(cfg: Config, verbose: bool = True) -> RunInputs | None:
+    """Resolve the config's ``inputs`` (:mod:`videoar.engine.runs`) and say what was linked."""
+    found = link_inputs(cfg)
+    if found is not None and verbose:
+        print(f'[videoar] {found.describe()}', flush=True)
+    return found
+
+
+def preflight_model(cfg: Config) -> None:
+    """Build the config's model on the meta device (no memory, no weights loaded), so a
+    :class:`ConfigError` in it stops the tool before the Runner prints the environment and the
+    config. Other errors are left for the Runner to raise where they belong."""
+    model_cfg = cfg.get('model')
+    if not isinstance(model_cfg, dict):
+        return
+    model_cfg = copy.deepcopy(
+        model_cfg.to_dict() if isinstance(model_cfg, ConfigDict) else model_cfg
+    )
+    if accepts(model_cfg.get('type'), 'tokenizer_checkpoint'):
+        model_cfg['tokenizer_checkpoint'] = None  # the weights are not needed to check shapes
+        model_cfg['allow_random_tokenizer'] = True
+    scope = cfg.get('default_scope') or 'videoar'
+    try:
+        with DefaultScope.overwrite_default_scope(scope), torch.device('meta'):
+            MODELS.build(model_cfg)
+    except ConfigError:
+        raise
+    except Exception:  # noqa: BLE001  (not a config error: the Runner reports it in context)
+        return
+
+
+#: ``--vis-backend`` choices: (backend type, the module it needs, the pip package)
+VIS_BACKENDS = {
+    'tensorboard': ('VideoTensorboardVisBackend', 'tensorboard', 'tensorboard'),
+    'wandb': ('WandbVisBackend', 'wandb', 'wandb'),
+}
+
+
+def add_vis_backends(cfg: Config, names) -> None:
+    """Add logging backends (``tensorboard``, ``wandb``) to the config's visualizer, after
+    checking that their package is installed (a missing one is a :class:`ConfigError`)."""
+    for name in names or []:
+        if name not in VIS_BACKENDS:
+            raise ConfigError(f'--vis-backend {name!r}: choose from {sorted(VIS_BACKENDS)}.')
+        backend, module, package = VIS_BACKENDS[name]
+        if importlib.util.find_spec(module) is None:
+            raise ConfigError(
+                f'--vis-backend {name} needs the {package!r} package: pip install {package}.'
+            )
+        visualizer = cfg.setdefault('visualizer', ConfigDict(type='Visualizer', vis_backends=[]))
+        backends = list(visualizer.get('vis_backends') or [])
+        if not any(b.get('type') == backend for b in backends):
+            backends.append(dict(type=backend))
+        visualizer.vis_backends = backends

@@ -11,6 +11,7 @@ config built with its checkpoint, where a checkpoint that does not fit the confi
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping
 
@@ -59,12 +60,23 @@ def init_model(
         # a full checkpoint holds the (frozen) tokenizer weights too: no need for the separate
         # tokenizer file, which may not exist on this machine
         config.model.tokenizer_checkpoint = None
+    if checkpoint is not None and _takes(config.model.get('type'), 'allow_random_tokenizer'):
+        config.model.allow_random_tokenizer = True  # the checkpoint holds the tokenizer weights
     with DefaultScope.overwrite_default_scope(config.get('default_scope', 'videoar')):
         model = MODELS.build(config.model)
     if checkpoint is not None:
         load_finite_weights(model, checkpoint, strict=strict)
     model.cfg = config
     return model.to(device).eval()
+
+
+def _takes(model_type, argument: str) -> bool:
+    """Whether the registered model class ``model_type`` has the constructor ``argument``."""
+    try:
+        cls = MODELS.get(model_type) if isinstance(model_type, str) else model_type
+    except KeyError:
+        return False
+    return cls is not None and argument in inspect.signature(cls.__init__).parameters
 
 
 def load_config(model_or_config, cfg_options: dict | None = None) -> Config | None:

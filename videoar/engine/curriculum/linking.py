@@ -15,20 +15,18 @@ The functions edit the config in place; ``final_checkpoint(name)`` resolves a st
 
 from __future__ import annotations
 
-import inspect
 import os.path as osp
 import re
 from collections.abc import Callable, Iterator, Mapping
 
 from mmengine.config import Config
 
-from videoar.registry import MODELS
 from videoar.utils import ConfigError
 
 from ..config_options import find_hooks, hook_type
+from ..runs import accepts, latent_cache_datasets, link_init, link_tokenizer
 
 PLACEHOLDER = re.compile(r'\{(work_dir|checkpoint)(?::([^{}]+))?\}')
-DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def walk_strings(value, path: str = '') -> Iterator[tuple[str, str]]:
@@ -69,63 +67,6 @@ def resolve_placeholders(
     }
     if updates:
         cfg.merge_from_dict(updates)
-
-
-def link_init(cfg: Config, checkpoint: str, command: str) -> None:
-    """Point the config's ``InitFromStageHook`` (added first when absent) at ``checkpoint``."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    found = find_hooks(hooks, 'InitFromStageHook')
-    for index in found:
-        hooks[index]['checkpoint'] = checkpoint
-        hooks[index]['stage_work_dir'] = None
-        hooks[index].setdefault('command', command)
-    if not found:
-        hooks.insert(0, dict(type='InitFromStageHook', checkpoint=checkpoint, command=command))
-    cfg.custom_hooks = hooks
-
-
-def accepts(model_type, argument: str) -> bool:
-    """Whether the registered model class takes ``argument`` in its constructor."""
-    if model_type is None:
-        return False
-    try:
-        cls = MODELS.get(model_type) if isinstance(model_type, str) else model_type
-    except KeyError:
-        return False
-    return cls is not None and argument in inspect.signature(cls.__init__).parameters
-
-
-def latent_cache_datasets(cfg: Config) -> Iterator[dict]:
-    """Every ``LatentCacheDataset`` config inside the config's dataloaders (nested datasets too)."""
-
-    def visit(node):
-        if isinstance(node, Mapping):
-            if node.get('type') == 'LatentCacheDataset':
-                yield node
-            for key in ('dataset', 'datasets'):
-                if key in node:
-                    yield from visit(node[key])
-        elif isinstance(node, (list, tuple)):
-            for item in node:
-                yield from visit(item)
-
-    for key in DATALOADER_KEYS:
-        loader = cfg.get(key)
-        if isinstance(loader, Mapping):
-            yield from visit(loader.get('dataset'))
-
-
-def link_tokenizer(cfg: Config, checkpoint: str) -> None:
-    """Give the tokenizer checkpoint to the model and to every latent-cache dataset."""
-    model = cfg.get('model')
-    if isinstance(model, Mapping) and accepts(model.get('type'), 'tokenizer_checkpoint'):
-        cfg.model.tokenizer_checkpoint = checkpoint
-    for dataset in latent_cache_datasets(cfg):
-        tokenizer = dataset.get('tokenizer')
-        if isinstance(tokenizer, Mapping) and 'checkpoint' in tokenizer:
-            tokenizer['checkpoint'] = checkpoint
-        else:
-            dataset['checkpoint'] = checkpoint
 
 
 def default_cache_dirs(cfg: Config, root: str) -> None:

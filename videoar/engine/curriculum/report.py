@@ -17,9 +17,12 @@ COLUMNS = (
 #: ratio columns ``generated / reference`` (the share of the reference that generation reaches)
 RATIOS = (('real/', 'generated / real'), ('reconstruction/', 'generated / reconstruction'))
 REFERENCES_NOTE = (
-    '(real: real clips scored as if generated; reconstruction: the same real clips through the '
-    "tokenizer at the model's scale schedule, the ceiling of the AR model; shuffled: generated "
-    'with another class, scored against the original one)'
+    '(real: real clips scored as if generated, the best a generator can reach; reconstruction: '
+    "the same real clips through the tokenizer at the model's scale schedule, the ceiling of the "
+    'AR model; shuffled: generated with another class and scored against the original one, the '
+    'accuracy of a model that ignores its condition. Its Frechet distance is no reference: the '
+    'shuffled set has the same class mix, so it differs from the generated one by sampling noise '
+    'only)'
 )
 
 

@@ -17,6 +17,7 @@ from mmengine.config import Config
 from mmengine.dist import barrier, is_main_process
 
 from videoar.io.checkpoint import find_final_checkpoint, read_finished, read_last_checkpoint
+from videoar.io.runs import write_curriculum_record
 from videoar.utils import ConfigError
 
 from .. import launch
@@ -76,6 +77,7 @@ class Curriculum:
         merge_options(cfg, self.shared_options)
         merge_options(cfg, stage.cfg_options)
         cfg.work_dir = self.work_dir(stage.name)
+        cfg.inputs = None  # a standalone stage's default inputs; the curriculum links its own
         if link:
             names = [s.name for s in self.stages]
             resolve_placeholders(cfg, self.root, names, self.work_dir, self.final_checkpoint)
@@ -86,6 +88,17 @@ class Curriculum:
         default_cache_dirs(cfg, self.root)
         add_finished_hook(cfg)
         return cfg
+
+    def write_record(self) -> str:
+        """``<work_dir>/run.json``: what this curriculum produces, for later runs to find
+        (:mod:`videoar.io.runs`)."""
+        tokenizers = [s.tokenizer_from for s in self.stages if s.tokenizer_from]
+        return write_curriculum_record(
+            self.root,
+            {stage.name: stage.kind for stage in self.stages},
+            tokenizer_stage=tokenizers[0] if tokenizers else None,
+            config=self.filename,
+        )
 
     # ---- running -----------------------------------------------------------------------------
     def plan(self) -> list[tuple[Stage, str]]:
@@ -107,6 +120,8 @@ class Curriculum:
         """Run every stage; returns ``dict(work_dir, stages={name: record}, wall_time_s)``."""
         start = time.time()
         self.say(f'curriculum {self.filename}: {len(self.stages)} stages in {self.root}')
+        if is_main_process():
+            self.write_record()
         for stage, status in self.plan():
             what = stage.config if stage.kind == 'train' else f'evaluate {stage.from_stage}'
             self.say(f'  {stage.name:<12} {status:<12} {what} -> {self.work_dir(stage.name)}')

@@ -13,6 +13,9 @@ from mmengine.hooks import Hook
 from videoar.io.checkpoint import FINISHED_FILE, LAST_CHECKPOINT_FILE, read_last_checkpoint
 from videoar.io.records import atomic_write_text, write_json
 from videoar.registry import HOOKS
+from videoar.utils import unwrap
+
+from ..runs import latent_cache_datasets
 
 
 @HOOKS.register_module()
@@ -21,8 +24,10 @@ class StageFinishedHook(Hook):
 
     The file holds ``checkpoint`` (absolute path of the final checkpoint), ``iteration``,
     ``max_iters``, ``epoch``, ``wall_time_s`` (training time of this process, from
-    ``before_train``), ``resumed_from_iter``, ``finished_at`` (ISO time), ``config`` and, when an
-    ``InitFromStageHook`` ran, ``init_checkpoint``.
+    ``before_train``), ``resumed_from_iter``, ``finished_at`` (ISO time), ``config``, when an
+    ``InitFromStageHook`` ran, ``init_checkpoint``, and what later runs need to find this
+    run's inputs (``videoar.io.runs``): ``model_type``, ``tokenizer_checkpoint`` (the frozen
+    tokenizer a generator trained with) and ``latent_cache_dirs``.
 
     If the run's last iteration has no checkpoint (``CheckpointHook`` without ``save_last``, or
     none at all), the hook saves ``iter_<N>.pth`` itself and points ``last_checkpoint`` at it,
@@ -76,6 +81,20 @@ class StageFinishedHook(Hook):
             finished_at=datetime.datetime.now().isoformat(timespec='seconds'),
             config=getattr(runner.cfg, 'filename', None),
             init_checkpoint=init_checkpoint,
+            **produced_by(runner),
         )
         path = write_json(osp.join(runner.work_dir, self.filename), record)
         runner.logger.info(f'StageFinishedHook: wrote {path} (final checkpoint {checkpoint})')
+
+
+def produced_by(runner) -> dict:
+    """``model_type``, ``tokenizer_checkpoint`` and ``latent_cache_dirs`` of a run (absolute)."""
+    model_cfg = runner.cfg.get('model') or {}
+    model_type = model_cfg.get('type') if hasattr(model_cfg, 'get') else None
+    record = dict(model_type=model_type if isinstance(model_type, str) else None)
+    tokenizer = getattr(unwrap(runner.model), 'tokenizer_checkpoint', None)
+    if isinstance(tokenizer, str):
+        record['tokenizer_checkpoint'] = osp.abspath(tokenizer)
+    caches = [d.get('cache_dir') for d in latent_cache_datasets(runner.cfg)]
+    record['latent_cache_dirs'] = sorted({osp.abspath(c) for c in caches if c})
+    return record

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from videoar.models.contracts import check_flip_probs
 from videoar.models.sequence import FramePyramid, build_teacher_forcing
 
 
@@ -42,6 +43,7 @@ class BaseCorrector(nn.Module):
             flip_prob = self.sample_flip_probs(
                 batch, num_frames, quantizer.num_scales, generator=generator, device=latent.device
             )
+            check_flip_probs(self, flip_prob, (batch, num_frames, quantizer.num_scales))
             if not bool((flip_prob > 0).any()):
                 flip_prob = None
         pyramid = build_teacher_forcing(latent, quantizer, flip_prob, generator=generator)

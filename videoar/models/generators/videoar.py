@@ -66,7 +66,10 @@ class VideoAR(SequenceForward, BaseModel):
         tokenizer_checkpoint: a ``VideoTokenizer`` checkpoint to load the tokenizer and
             quantizer from (``load_tokenizer_checkpoint``): a file, the tokenizer run's work
             directory (its final checkpoint), or ``dict(work_dir=..., command=...)`` (the error
-            for a missing run names ``command``); ``None`` keeps their init.
+            for a missing run names ``command``); ``None`` keeps their init, with a loud
+            warning unless ``allow_random_tokenizer``.
+        allow_random_tokenizer: build on an untrained tokenizer without the warning (tests,
+            FLOP counts, or a full checkpoint loaded afterwards, as ``init_model`` does).
         max_frames: latent frames the positional tables cover (default: those of ``num_frames``).
         word_embed_norm: RMS-normalise the ``d``-dim inputs before the word embedding (Infinity's
             ``norm0_ve``).
@@ -92,6 +95,7 @@ class VideoAR(SequenceForward, BaseModel):
         num_frames: int = 17,
         resolution: tuple[int, int] | int = (32, 32),
         tokenizer_checkpoint: str | dict | None = None,
+        allow_random_tokenizer: bool = False,
         max_frames: int | None = None,
         word_embed_norm: bool = False,
         scale_embed_every_block: bool = False,
@@ -103,7 +107,7 @@ class VideoAR(SequenceForward, BaseModel):
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.tokenizer, self.quantizer, self.tokenizer_checkpoint = build_frozen_tokenizer(
-            tokenizer, quantizer, tokenizer_checkpoint
+            tokenizer, quantizer, tokenizer_checkpoint, allow_random_tokenizer
         )
         geometry = latent_geometry(
             self.tokenizer, self.quantizer, num_frames, resolution, max_frames

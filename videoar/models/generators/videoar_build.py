@@ -3,9 +3,11 @@ the checks that make an impossible configuration fail before training starts."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mmengine.logging import print_log
 from torch import nn
 
 from videoar.io.checkpoint import resolve_checkpoint
@@ -23,13 +25,34 @@ SAMPLE_CFG_KEYS = ('cfg_scale', 'cfg_schedule', 'temperature', 'top_k', 'top_p',
 TRANSFORMER_ATTRS = ('dim', 'head_dim', 'depth', 'num_heads', 'cond_mode')
 
 
+class UntrainedTokenizerWarning(UserWarning):
+    """A VideoAR model was built on a tokenizer with random weights."""
+
+
+def warn_untrained_tokenizer() -> None:
+    """Say loudly that the tokenizer is untrained (the log and Python's warnings)."""
+    message = (
+        'VideoAR: tokenizer_checkpoint=None, so the frozen tokenizer keeps its RANDOM '
+        'initial weights and the model learns to predict the codes of noise. Give a trained '
+        'tokenizer (model.tokenizer_checkpoint=CHECKPOINT_OR_RUN_DIR, or inputs.tokenizer=... '
+        'in the AR stage configs), or set model.allow_random_tokenizer=True if this is '
+        'intended (tests, speed measurements, loading a full checkpoint afterwards).'
+    )
+    print_log(message, logger='current', level=30)
+    warnings.warn(message, UntrainedTokenizerWarning, stacklevel=3)
+
+
 def build_frozen_tokenizer(
-    tokenizer: dict, quantizer: dict, checkpoint: str | dict | None
+    tokenizer: dict,
+    quantizer: dict,
+    checkpoint: str | dict | None,
+    allow_random_tokenizer: bool = True,
 ) -> tuple[nn.Module, nn.Module, str | None]:
     """Build the tokenizer and quantizer, load ``checkpoint`` into them, freeze both.
 
     ``checkpoint`` is a file, a tokenizer run's work directory or ``dict(work_dir=, command=)``
-    (resolved by :func:`videoar.io.checkpoint.resolve_checkpoint`), or ``None`` (keep the init).
+    (resolved by :func:`videoar.io.checkpoint.resolve_checkpoint`), or ``None`` (keep the init;
+    without ``allow_random_tokenizer`` that warns loudly, :func:`warn_untrained_tokenizer`).
 
     Returns:
         ``(tokenizer, quantizer, resolved checkpoint path or None)``.
@@ -39,6 +62,8 @@ def build_frozen_tokenizer(
     if checkpoint:
         checkpoint = resolve_checkpoint(checkpoint, 'VideoAR.tokenizer_checkpoint')
         load_tokenizer_checkpoint(checkpoint, tokenizer, quantizer)
+    elif not allow_random_tokenizer:
+        warn_untrained_tokenizer()
     freeze(tokenizer)
     freeze(quantizer)
     if quantizer.embed_dim != tokenizer.latent_dim:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from videoar.models.conditioners import Condition
+from videoar.models.contracts import check_embedding, check_mask, check_rotary
 from videoar.models.sequence import SequenceLayout
 from videoar.models.transformers import KVCache
 
@@ -38,13 +39,20 @@ class SequenceForward:
         """``(end - start, C)`` additive positional embedding, or ``None``."""
         if self.pos_encoding is None:
             return None
-        return self.pos_encoding.embedding(layout, start, end)
+        length = (layout.total_len if end is None else end) - start
+        return check_embedding(
+            self.pos_encoding, self.pos_encoding.embedding(layout, start, end), length, self.dim
+        )
 
     def rotary(self, layout: SequenceLayout, start: int, end: int):
         """``(cos, sin)`` each ``(end - start, head_dim)``, or ``None``."""
         if self.pos_encoding is None:
             return None
-        return self.pos_encoding.rotary(layout, start, end)
+        length = (layout.total_len if end is None else end) - start
+        head_dim = self.transformer.head_dim
+        return check_rotary(
+            self.pos_encoding, self.pos_encoding.rotary(layout, start, end), length, head_dim
+        )
 
     def embed_prefix(self, cond: Condition, layout: SequenceLayout) -> torch.Tensor:
         """The prefix tokens ``(B, P, C)`` (empty when ``P = 0``)."""
@@ -101,6 +109,7 @@ class SequenceForward:
         end = layout.total_len if end is None else end
         device = cond.pooled.device
         mask = self.masking(layout, cond.batch_size, self.training, None, device)
+        check_mask(self.masking, mask, cond.batch_size, layout.total_len)
         mask = mask[:, start:end, :end]
         key_valid = _key_valid(cond, layout, end)
         if key_valid is not None:

@@ -1,0 +1,170 @@
+"""Checks and rewrites of ``--cfg-options`` before they are merged (used by
+:func:`videoar.engine.config_options.merge_options`): component type swaps and value types."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Mapping
+
+from videoar import registry as registries
+from videoar.utils import ConfigError
+
+_MISSING = object()
+
+
+def _lookup(root, key: str):
+    """``(parent node, leaf value or _MISSING)`` of a dotted key in nested dicts/lists."""
+    node = root
+    segments = key.split('.')
+    for segment in segments[:-1]:
+        if isinstance(node, Mapping) and segment in node:
+            node = node[segment]
+        elif isinstance(node, (list, tuple)) and segment.isdigit() and int(segment) < len(node):
+            node = node[int(segment)]
+        else:
+            return None, _MISSING
+    leaf = segments[-1]
+    if isinstance(node, Mapping):
+        return node, node.get(leaf, _MISSING)
+    if isinstance(node, (list, tuple)) and leaf.isdigit() and int(leaf) < len(node):
+        return node, node[int(leaf)]
+    return node, _MISSING
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return 'a bool (True/False)'
+    if isinstance(value, int):
+        return 'an int'
+    if isinstance(value, float):
+        return 'a float'
+    if isinstance(value, str):
+        return 'a string'
+    if isinstance(value, (list, tuple)):
+        return 'a list (comma-separated, e.g. 1,2)'
+    if isinstance(value, Mapping):
+        return 'a dict'
+    return type(value).__name__
+
+
+def _compatible(old, new) -> bool:
+    """Whether ``new`` may replace ``old`` (None on either side always may)."""
+    if old is None or new is None:
+        return True
+    if isinstance(old, bool):
+        return isinstance(new, bool) or (type(new) is int and new in (0, 1))
+    if isinstance(old, float):
+        return isinstance(new, (int, float)) and not isinstance(new, bool)
+    if isinstance(old, int):
+        return type(new) is int
+    if isinstance(old, str):
+        return isinstance(new, str)
+    if isinstance(old, (list, tuple)):  # a dict {index: ...} merges into a list
+        return isinstance(new, (list, tuple, Mapping))
+    if isinstance(old, Mapping):
+        return isinstance(new, Mapping)
+    return True
+
+
+def _flatten(root, options: Mapping):
+    """``(dotted key, value)`` pairs; a dict value that merges into an existing dict or list is
+    followed down to its leaves (so those are checked too)."""
+    for key, value in options.items():
+        _, old = _lookup(root, key)
+        if isinstance(value, Mapping) and isinstance(old, (Mapping, list, tuple)):
+            nested = {f'{key}.{k}': v for k, v in value.items() if k != '_delete_'}
+            if value.get('_delete_'):
+                continue  # a replacement, not a merge: nothing to compare with
+            yield from _flatten(root, nested)
+        else:
+            yield key, value
+
+
+def check_option_types(root, options: Mapping) -> None:
+    """Raise a :class:`ConfigError` for a value of the wrong type or a misspelt key.
+
+    Args:
+        root: the config's dict (``cfg._cfg_dict``).
+        options: ``{dotted key: value}`` as they will be merged (hook names already resolved).
+    """
+    for key, value in _flatten(root, options):
+        parent, old = _lookup(root, key)
+        leaf = key.rsplit('.', 1)[-1]
+        if old is _MISSING:
+            if isinstance(parent, Mapping) and leaf != 'type':
+                close = difflib.get_close_matches(leaf, [str(k) for k in parent], n=1, cutoff=0.8)
+                if close:
+                    prefix = key[: -len(leaf)]
+                    raise ConfigError(
+                        f'--cfg-options {key}={value!r}: the config has no key {key!r}; did you '
+                        f'mean {prefix}{close[0]}? (its value is {parent[close[0]]!r})'
+                    )
+            continue
+        if leaf == 'type' or _compatible(old, value):
+            continue
+        raise ConfigError(
+            f'--cfg-options {key}={value!r}: expected {_kind(old)} (the config has '
+            f'{key}={old!r}), got {_kind(value)}. Write e.g. {key}={old!r}'
+            + (' (lists: 1,2,3 or [1,2,3])' if isinstance(old, (list, tuple)) else '')
+            + '.'
+        )
+
+
+def find_component_class(type_name: str):
+    """The class registered as ``type_name`` in any videoar registry, or None."""
+    for candidate in vars(registries).values():
+        if not isinstance(candidate, registries.Registry):
+            continue
+        try:
+            found = candidate.get(type_name)
+        except Exception:  # noqa: BLE001  (an unknown name in this registry: try the next one)
+            found = None
+        if found is not None:
+            return found
+    return None
+
+
+def accepted_arguments(cls) -> set[str] | None:
+    """The keyword arguments ``cls`` takes (None: it takes any, through ``**kwargs``)."""
+    target = cls.__init__ if inspect.isclass(cls) else cls
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.name != 'self'}
+
+
+def swap_types(root, options: Mapping) -> dict[str, dict]:
+    """Component replacements for the ``...type=NEW`` options that change a component's type.
+
+    Returns ``{dotted key of the component: its new dict}``: the new type with the old
+    arguments it accepts (all of them when its constructor takes ``**kwargs``; none when the
+    type is not registered). Dropped arguments are printed in one line.
+    """
+    swaps = {}
+    for key, new_type in options.items():
+        if not key.endswith('.type') or not isinstance(new_type, str):
+            continue
+        component_key = key[: -len('.type')]
+        _, component = _lookup(root, component_key)
+        if not isinstance(component, Mapping) or component.get('type') == new_type:
+            continue
+        cls = find_component_class(new_type)
+        accepted = accepted_arguments(cls) if cls is not None else set()
+        old = {k: v for k, v in component.items() if k not in ('type', '_delete_')}
+        kept = {k: v for k, v in old.items() if accepted is None or k in accepted}
+        dropped = sorted(set(old) - set(kept))
+        if dropped:
+            print(
+                f'[videoar] {component_key}: {component.get("type")} -> {new_type}; dropped '
+                f'the arguments {new_type} does not take: {dropped}',
+                flush=True,
+            )
+        swaps[component_key] = dict(kept, type=new_type)
+    return swaps
+
+
+__all__ = ['accepted_arguments', 'check_option_types', 'find_component_class', 'swap_types']
