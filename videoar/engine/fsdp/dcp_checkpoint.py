@@ -111,7 +111,7 @@ def load_full_model_state(model: nn.Module, state_dict: dict, strict: bool = Fal
     )
 
 
-def read_sharded(directory: str) -> dict:
+def read_sharded_checkpoint(directory: str) -> dict:
     """The whole content of a DCP directory as ``{'model': {...}, 'optimizer': {...}}`` of
     full tensors, read in this process (no process group needed)."""
     handle, tmp = tempfile.mkstemp(suffix='.pt', dir=osp.dirname(osp.abspath(directory)))
@@ -137,7 +137,7 @@ def consolidate_checkpoint(checkpoint_path: str, out_path: str, keep_optimizer: 
             f'{checkpoint_path} is not a sharded checkpoint (no meta[{SHARDED_KEY!r}]); it '
             'already holds its full state_dict and loads as it is.'
         )
-    content = read_sharded(pointer_directory(checkpoint_path, pointer))
+    content = read_sharded_checkpoint(pointer_directory(checkpoint_path, pointer))
     checkpoint['state_dict'] = content[MODEL_KEY]
     checkpoint.pop('optimizer', None)
     if keep_optimizer and OPTIMIZER_KEY in content:
@@ -157,7 +157,7 @@ __all__ = [
     'load_full_model_state',
     'load_sharded',
     'pointer_directory',
-    'read_sharded',
+    'read_sharded_checkpoint',
     'save_sharded',
     'sharded_dir',
     'sharded_pointer',
