@@ -9,6 +9,7 @@ from videoar.structures import VideoBatch, video_collate  # noqa: F401  (registe
 from .joint import JointImageVideoDataset, ModalityBatchSampler
 from .latent_cache import LatentCacheDataset
 from .moving_digits import MovingDigits, digit_sprites, load_source_digits, split_sources
+from .shards import ShardDataset, ShardWriter
 from .transforms import (
     ResizeShortSide,
     VideoCenterCrop,
@@ -25,6 +26,8 @@ from .video_folder import VideoFolderDataset
 
 __all__ = [
     'LatentCacheDataset',
+    'ShardDataset',
+    'ShardWriter',
     'JointImageVideoDataset',
     'ModalityBatchSampler',
     'MovingDigits',
