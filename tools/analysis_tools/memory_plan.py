@@ -10,8 +10,8 @@ The model is built on the meta device (exact parameter counts, no memory). Per G
   parameters, plus the replicated frozen tokenizer, plus (FSDP2) two gathered blocks in the
   compute dtype (the running one and the prefetched one); bf16 autocast under DDP adds a
   ``2 P`` cache of bf16 weights;
-* gradients: ``4 P`` (DDP, plus ``4 P`` of DDP's reduction buckets) or ``4 P / N`` plus one
-  gathered block's gradients (FSDP2);
+* gradients: ``4 P`` (DDP, plus ``4 P`` of DDP's reduction buckets, which stay allocated) or
+  ``4 P / N`` plus one gathered block's gradients (FSDP2);
 * optimizer: AdamW's two moments, ``8 P`` or ``8 P / N``;
 * activations: what backward keeps per token and block, counted from
   ``videoar/models/transformers/layers.py`` (see :data:`FP32_TERMS`): ``14 C + 4 F`` elements,
@@ -37,7 +37,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
-from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+from torch.utils._python_dispatch import (  # noqa: E402
+    TorchDispatchMode,
+    is_traceable_wrapper_subclass,
+)
 from torch.utils._pytree import tree_flatten  # noqa: E402
 
 from videoar.engine import launch  # noqa: E402
@@ -124,27 +127,30 @@ def plan(shape: ModelShape, gpus: int, strategy: str, checkpointing: bool, dtype
     shards = gpus if strategy == 'fsdp2' else 1
     params = 4 * p / shards + 4 * shape.frozen
     grads = 4 * p / shards
+    buckets = 0.0  # DDP's reduction buckets: allocated once, kept for the whole run
     if strategy == 'fsdp2':
         params += 2 * size * shape.block_params if gpus > 1 else 0
         grads += 4 * shape.block_params if gpus > 1 else 0
     else:
         params += 2 * p if dtype != 'float32' else 0  # autocast's bf16 weight cache
-        grads += 4 * p if gpus > 1 else 0  # DDP's reduction buckets
+        buckets = 4.0 * p if gpus > 1 else 0.0
     optimizer = 8 * p / shards
     acts = activation_bytes(shape, batch, dtype, checkpointing)
     # without checkpointing the activations are freed as the gradients appear; with it, one
     # block is recomputed while (nearly) all gradients exist
     transient = acts + grads if checkpointing else max(acts, grads)
-    return dict(params=params, grads=grads, optimizer=optimizer, activations=acts,
-                peak=params + optimizer + transient)  # fmt: skip
+    return dict(params=params, grads=grads + buckets, optimizer=optimizer, activations=acts,
+                peak=params + optimizer + buckets + transient)  # fmt: skip
 
 
 def largest_batch(shape, gpus, strategy, checkpointing, dtype, gpu_bytes, usable=0.9) -> int:
     """The largest micro-batch whose peak fits in ``usable`` of ``gpu_bytes`` (0: none)."""
     low, high = 0, 1
-    fits = lambda b: (
-        plan(shape, gpus, strategy, checkpointing, dtype, b)['peak'] <= usable * gpu_bytes
-    )  # noqa: E731,E501
+
+    def fits(batch: int) -> bool:
+        peak = plan(shape, gpus, strategy, checkpointing, dtype, batch)['peak']
+        return peak <= usable * gpu_bytes
+
     while fits(high) and high < 1 << 20:
         low, high = high, high * 2
     while high - low > 1:
@@ -154,8 +160,10 @@ def largest_batch(shape, gpus, strategy, checkpointing, dtype, gpu_bytes, usable
 
 
 class PeakMemory(TorchDispatchMode):
-    """Live bytes of the tensor storages created under the mode (plus ``tensors`` given at the
-    start), and their peak: a CPU stand-in for ``torch.cuda.max_memory_allocated``."""
+    """Bytes of the live tensor storages created under the mode (plus ``tensors`` given at the
+    start), summed after every operator, and their peak: a CPU stand-in for
+    ``torch.cuda.max_memory_allocated``. Storage sizes are re-read at each sum, so storages
+    that FSDP2 frees or re-allocates in place (``resize_``) count at their current size."""
 
     def __init__(self, tensors=()) -> None:
         super().__init__()
@@ -163,26 +171,30 @@ class PeakMemory(TorchDispatchMode):
         self.current = self.peak = 0
         for tensor in tensors:
             self.track(tensor)
+        self.update()
 
     def track(self, tensor) -> None:
         if not isinstance(tensor, torch.Tensor) or tensor.device.type == 'meta':
             return
+        if is_traceable_wrapper_subclass(tensor):  # a DTensor: count its local shard only
+            for name in tensor.__tensor_flatten__()[0]:
+                self.track(getattr(tensor, name))
+            return
         storage = tensor.untyped_storage()
         key = storage._cdata
-        if key in self.live:
-            return
-        self.live[key] = storage.nbytes()
-        self.current += self.live[key]
-        self.peak = max(self.peak, self.current)
-        weakref.finalize(storage, self._free, key)
+        if key not in self.live:
+            self.live[key] = weakref.ref(storage, lambda _, key=key: self.live.pop(key, None))
 
-    def _free(self, key) -> None:
-        self.current -= self.live.pop(key, 0)
+    def update(self) -> None:
+        storages = [ref() for ref in list(self.live.values())]
+        self.current = sum(s.nbytes() for s in storages if s is not None)
+        self.peak = max(self.peak, self.current)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         for item in tree_flatten(out)[0]:
             self.track(item)
+        self.update()
         return out
 
 
