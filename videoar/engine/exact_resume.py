@@ -98,7 +98,8 @@ def rank_position(saved: dict) -> int:
     the world size changed (a sharded checkpoint resumed on more or fewer ranks), so that the
     same number of samples of the shared index stream counts as consumed."""
     position = int(saved['sampler_position'])
-    saved_world, world = int(saved.get('world_size', 1)), get_world_size()
+    world = get_world_size()
+    saved_world = int(saved.get('world_size', world))  # absent in older checkpoints
     if saved_world == world:
         return position
     return position * saved_world // world
