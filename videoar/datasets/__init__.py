@@ -10,6 +10,7 @@ from .joint import JointImageVideoDataset, ModalityBatchSampler
 from .latent_cache import LatentCacheDataset
 from .moving_digits import MovingDigits, digit_sprites, load_source_digits, split_sources
 from .samplers import VisitIndex, VisitInfiniteSampler, split_visit
+from .shards import ShardDataset, ShardWriter
 from .transforms import (
     ResizeShortSide,
     VideoCenterCrop,
@@ -26,6 +27,8 @@ from .video_folder import VideoFolderDataset
 
 __all__ = [
     'LatentCacheDataset',
+    'ShardDataset',
+    'ShardWriter',
     'JointImageVideoDataset',
     'ModalityBatchSampler',
     'VisitIndex',

@@ -39,7 +39,7 @@ import itertools
 import logging
 
 from mmengine.dataset import InfiniteSampler
-from mmengine.dist import get_rank
+from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner.loops import _InfiniteDataloaderIterator
@@ -96,6 +96,18 @@ def set_sampler_position(dataloader, position: int, batch_size: int) -> str | No
     else:
         return f'the sampler {type(sampler).__name__} has no set_start()'
     return None
+
+
+def rank_position(saved: dict) -> int:
+    """This rank's sampler position from a saved state: the per-rank position is rescaled when
+    the world size changed (a sharded checkpoint resumed on more or fewer ranks), so that the
+    same number of samples of the shared index stream counts as consumed."""
+    position = int(saved['sampler_position'])
+    world = get_world_size()
+    saved_world = int(saved.get('world_size', world))  # absent in older checkpoints
+    if saved_world == world:
+        return position
+    return position * saved_world // world
 
 
 class FastForwardIterator:
@@ -178,6 +190,7 @@ class ExactResumeHook(Hook):
         state = dict(
             iter=iteration,
             sampler_position=iteration * self._batch_size(dataloader) if dataloader else 0,
+            world_size=get_world_size(),
             # a checkpoint written during validation (save_best) holds the training state
             random=self._val_state or capture_random_state(runner.model, dataloader),
         )
@@ -212,13 +225,13 @@ class ExactResumeHook(Hook):
         reason = 'disabled (fast_forward=False)'
         if self.fast_forward:
             reason = set_sampler_position(
-                dataloader, int(saved['sampler_position']), self._batch_size(dataloader)
+                dataloader, rank_position(saved), self._batch_size(dataloader)
             )
         if reason is None:
             inner = _InfiniteDataloaderIterator(dataloader)  # after the sampler is positioned
             placeholders, passthrough = loop.iter, 0
             print_log(
-                f'Exact resume: sampler positioned at index {saved["sampler_position"]} '
+                f'Exact resume: sampler positioned at index {rank_position(saved)} '
                 f'(iteration {loop.iter}) without loading the skipped items.',
                 logger='current',
             )
@@ -278,5 +291,6 @@ __all__ = [
     'ExactResumeHook',
     'FastForwardIterator',
     'advance_infinite_sampler',
+    'rank_position',
     'set_sampler_position',
 ]

@@ -111,6 +111,8 @@ class FiniteStepGuard:
         norm = torch.zeros((), device=device)
         if self.check_grads and grads:
             norm = torch.nn.utils.get_total_norm(grads, error_if_nonfinite=False).float()
+            if hasattr(norm, 'full_tensor'):  # FSDP2: a DTensor of the shards' partial norms
+                norm = norm.full_tensor()
         flags = torch.stack([loss_ok.to(device).float(), torch.isfinite(norm).float()])
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             dist.all_reduce(flags, op=dist.ReduceOp.MIN)  # a rank's bad loss stops every rank

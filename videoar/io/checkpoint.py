@@ -133,6 +133,12 @@ def load_state_dict(checkpoint: str) -> dict:
     ``module.`` prefix of checkpoints written from a DDP-wrapped model is stripped.
     """
     ckpt = load_checkpoint_safe(checkpoint, map_location='cpu')
+    if isinstance(ckpt, Mapping) and 'sharded_checkpoint' in (ckpt.get('meta') or {}):
+        raise ValueError(
+            f'{checkpoint!r} is a sharded (FSDP2) checkpoint: its weights are in the directory '
+            'beside it. Make one file of it with python tools/consolidate_checkpoint.py '
+            f'{checkpoint} and load that.'
+        )
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, Mapping) else ckpt
     if not isinstance(state, Mapping):
         raise TypeError(f'{checkpoint!r} holds no state dict (got {type(state).__name__}).')
