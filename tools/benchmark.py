@@ -30,6 +30,7 @@ MODULES = [
     'benchmarks.generation',
     'benchmarks.evaluation',
     'benchmarks.kernels',
+    'benchmarks.stages',
 ]
 
 
