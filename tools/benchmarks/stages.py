@@ -35,7 +35,9 @@ from videoar.registry import MODELS
 from .timing import time_call
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOKENIZER_CONFIG = 'configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
+TOKENIZER_CONFIG = (
+    'configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
+)
 STAGE_CONFIGS = {
     'stage1': 'configs/videoar_stage1.py',
     'stage2': 'configs/videoar_stage2.py',
@@ -53,8 +55,10 @@ def _build(config: str, amp: bool | None = None):
     cfg = Config.fromfile(osp.join(ROOT, config))
     if 'tokenizer_checkpoint' in cfg.model:
         cfg.model.tokenizer_checkpoint = None
-    optim_cfg = cfg.optim_wrapper.to_dict() if hasattr(cfg.optim_wrapper, 'to_dict') else dict(
-        cfg.optim_wrapper
+    optim_cfg = (
+        cfg.optim_wrapper.to_dict()
+        if hasattr(cfg.optim_wrapper, 'to_dict')
+        else dict(cfg.optim_wrapper)
     )
     if amp:
         optim_cfg.update(type='PortableAmpOptimWrapper', dtype='bfloat16')
