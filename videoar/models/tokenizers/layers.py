@@ -58,11 +58,15 @@ class CausalConv3d(nn.Module):
     (zeros). With temporal stride ``s_t`` the output has ``(T - 1) // s_t + 1`` frames and output
     ``j`` sees input frames ``<= s_t * j``.
 
-    A temporal kernel of 1 with temporal stride 1 is a per-frame 2D convolution; it runs as one
-    ``F.conv2d`` over the ``B * T`` frames (same weights, same result; faster on CPU). The
-    output is then a ``(B, C, T, H, W)`` view of frame-major ``(B, T, C, H, W)`` memory, which
-    :class:`FrameGroupNorm` and the next 2D-path conv read without a copy.
+    A temporal kernel of 1 with temporal stride 1 is a per-frame 2D convolution. With
+    ``per_frame_2d = True`` (per instance, or :func:`use_per_frame_convs` on a whole model) it
+    runs as one ``F.conv2d`` over the ``B * T`` frames (same weights, same result); the output is
+    then a ``(B, C, T, H, W)`` view of frame-major memory, which :class:`FrameGroupNorm` reads
+    without a copy. Off by default: on this repository's CPU it did not measure faster than the
+    3D kernel (``docs/performance.md``).
     """
+
+    per_frame_2d: bool = False
 
     def __init__(
         self,
@@ -112,7 +116,7 @@ class CausalConv3d(nn.Module):
         return x.new_zeros(x.shape[0], x.shape[1], n, *x.shape[3:])
 
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        if self.temporal_kernel_size == 1 and self.temporal_stride == 1:
+        if self.per_frame_2d and self.temporal_kernel_size == 1 and self.temporal_stride == 1:
             return self._per_frame(x)
         if cache is not None and self in cache:
             full = torch.cat([cache[self], x], dim=2)
@@ -135,6 +139,17 @@ class CausalConv3d(nn.Module):
         conv = self.conv
         out = F.conv2d(folded, conv.weight[:, :, 0], conv.bias, conv.stride[1:], conv.padding[1:])
         return out.unflatten(0, (batch, frames)).transpose(1, 2)
+
+
+def use_per_frame_convs(model: nn.Module, enabled: bool = True) -> int:
+    """Switch the 2D path of every temporal-kernel-1 :class:`CausalConv3d` in ``model``;
+    returns how many convolutions it applies to."""
+    count = 0
+    for module in model.modules():
+        if isinstance(module, CausalConv3d) and module.temporal_kernel_size == 1:
+            module.per_frame_2d = bool(enabled)
+            count += module.temporal_stride == 1
+    return count
 
 
 class Conv2dSame(nn.Module):
