@@ -31,6 +31,7 @@ MODULES = [
     'benchmarks.evaluation',
     'benchmarks.kernels',
     'benchmarks.resume',
+    'benchmarks.stages',
 ]
 
 

@@ -16,7 +16,7 @@ import torch
 
 from videoar.models.conditioners import Condition
 from videoar.models.contracts import check_embedding, check_mask, check_rotary
-from videoar.models.sequence import SequenceLayout
+from videoar.models.sequence import LayoutCache, SequenceLayout
 from videoar.models.transformers import KVCache
 
 
@@ -100,24 +100,25 @@ class SequenceForward:
         cond: Condition,
         start: int = 0,
         end: int | None = None,
-    ) -> torch.Tensor:
-        """``(B|1, end - start, end)`` bool mask of the queries at ``[start, end)``.
+    ) -> torch.Tensor | None:
+        """``(B|1, end - start, end)`` bool mask of the queries at ``[start, end)``, or ``None``
+        when every query may attend to every key (the transformer then passes no mask).
 
         The masking strategy's mask (random in training, cached in eval) AND the prefix key
-        padding of ``cond``, OR the diagonal (a token always sees itself).
+        padding of ``cond``, OR the diagonal (a token always sees itself). Deterministic masks
+        (the masking's static mask, nothing padded) are built once per ``(layout, start, end)``.
         """
         end = layout.total_len if end is None else end
         device = cond.pooled.device
         mask = self.masking(layout, cond.batch_size, self.training, None, device)
         check_mask(self.masking, mask, cond.batch_size, layout.total_len)
-        mask = mask[:, start:end, :end]
         key_valid = _key_valid(cond, layout, end)
-        if key_valid is not None:
-            mask = mask & key_valid[:, None, :]
-        rows = torch.arange(end - start, device=device)
-        diag = torch.zeros(end - start, end, dtype=torch.bool, device=device)
-        diag[rows, rows + start] = True
-        return mask | diag
+        static = getattr(self.masking, 'static_mask', None)
+        if key_valid is None and static is not None and mask is static(layout, device):
+            cache = self.__dict__.setdefault('_attention_masks', LayoutCache(max_entries=256))
+            key = (layout, start, end, str(device))
+            return cache.get(key, lambda: _trivial_to_none(_with_diagonal(mask, None, start, end)))
+        return _with_diagonal(mask, key_valid, start, end)
 
     # ---- the transformer -------------------------------------------------------------------
     def transformer_cond(self, cond: Condition) -> torch.Tensor | None:
@@ -130,17 +131,18 @@ class SequenceForward:
         cond: Condition,
         layout: SequenceLayout,
         start: int = 0,
-        mask: torch.Tensor | None = None,
+        mask: torch.Tensor | str | None = 'auto',
         cache: KVCache | None = None,
     ) -> torch.Tensor:
         """Embedded tokens ``x (B, n, C)`` at positions ``[start, start + n)`` -> hidden states.
 
         Without a ``cache`` the positions must start at 0; with one, the ``start`` earlier
         positions are in the cache and ``x``'s keys/values are appended. ``mask``: the
-        :meth:`attention_mask` of these queries (built here when ``None``).
+        :meth:`attention_mask` of these queries (built here when ``'auto'``; ``None``
+        = full attention).
         """
         end = start + x.shape[1]
-        if mask is None:
+        if isinstance(mask, str) and mask == 'auto':
             mask = self.attention_mask(layout, cond, start, end)
         return self.transformer(
             x,
@@ -167,6 +169,25 @@ class SequenceForward:
         )
         hidden = self.forward_blocks(x, cond, layout)
         return self.head(hidden[:, layout.prefix_len :])
+
+
+def _with_diagonal(
+    mask: torch.Tensor, key_valid: torch.Tensor | None, start: int, end: int
+) -> torch.Tensor:
+    """Rows ``[start, end)`` and keys ``[0, end)`` of ``mask (B|1, L, L)``, AND ``key_valid
+    (B, end)``, OR the diagonal."""
+    mask = mask[:, start:end, :end]
+    if key_valid is not None:
+        mask = mask & key_valid[:, None, :]
+    rows = torch.arange(end - start, device=mask.device)
+    diag = torch.zeros(end - start, end, dtype=torch.bool, device=mask.device)
+    diag[rows, rows + start] = True
+    return mask | diag
+
+
+def _trivial_to_none(mask: torch.Tensor) -> torch.Tensor | None:
+    """``None`` for an all-True mask (attention to every key needs no mask)."""
+    return None if bool(mask.all()) else mask
 
 
 def _key_valid(cond: Condition, layout: SequenceLayout, end: int) -> torch.Tensor | None:

@@ -11,7 +11,10 @@ full sequence (prefix included), so the KV-cached sampler asks for exactly the n
 
 Rotary convention: *rotate-half* (GPT-NeoX / LLaMA-HF). Frequency pair ``j`` (``j < Dh/2``) rotates
 channels ``(j, j + Dh/2)`` by the angle ``theta_j``; ``cos``/``sin`` hold ``[cos theta, cos theta]``
-(the ``Dh/2`` angles written twice). :func:`apply_rotary` rotates in fp32 and returns ``x.dtype``.
+(the ``Dh/2`` angles written twice). :func:`apply_rotary` rotates in fp32 and returns ``x.dtype``
+(the reference); the transformer uses :func:`rotary_tables` once per forward and
+:func:`apply_rotary_tables` per layer, which rotate in the compute dtype with three operators
+(``roll``, ``mul``, ``addcmul``) instead of casts, halves and a concatenation.
 """
 
 from __future__ import annotations
@@ -41,6 +44,28 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     x_fp32 = x.float()
     out = x_fp32 * cos.float() + rotate_half(x_fp32) * sin.float()
     return out.to(x.dtype)
+
+
+def rotary_tables(
+    cos: torch.Tensor, sin: torch.Tensor, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(cos, signed_sin)`` in ``dtype`` for :func:`apply_rotary_tables`.
+
+    ``signed_sin = [-sin_1, sin_2]`` (the halves of ``sin``), so that
+    ``rotate_half(x) * sin == roll(x, Dh / 2) * signed_sin``. Shapes as given, e.g. ``(L, Dh)``.
+    """
+    half = sin.shape[-1] // 2
+    sign = torch.ones(sin.shape[-1], dtype=sin.dtype, device=sin.device)
+    sign[:half] = -1
+    return cos.to(dtype), (sin * sign).to(dtype)
+
+
+def apply_rotary_tables(
+    x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor
+) -> torch.Tensor:
+    """Rotate ``x (B, H, L, Dh)`` with tables from :func:`rotary_tables` (``(L, Dh)``, in the
+    compute dtype); equals :func:`apply_rotary` up to that dtype's rounding."""
+    return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), signed_sin)
 
 
 def _resolve_range(layout: SequenceLayout, start: int, end: int | None) -> tuple[int, int]:

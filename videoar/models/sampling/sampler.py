@@ -67,11 +67,7 @@ class BlockRunner:
         )
 
     def _forward(self, x: torch.Tensor, start: int) -> torch.Tensor:
-        end = start + x.shape[1]
-        mask = self.model.attention_mask(self.layout, self.condition, start, end)
-        return self.model.forward_blocks(
-            x, self.condition, self.layout, start, mask=mask, cache=self.cache
-        )
+        return self.model.forward_blocks(x, self.condition, self.layout, start, cache=self.cache)
 
     def prefill_prefix(self) -> None:
         """Run the condition prefix (nothing when ``P = 0``)."""

@@ -57,7 +57,16 @@ class CausalConv3d(nn.Module):
     ``k_t - 1`` past frames are padded (replicate or zeros); spatial padding is ``k // 2``
     (zeros). With temporal stride ``s_t`` the output has ``(T - 1) // s_t + 1`` frames and output
     ``j`` sees input frames ``<= s_t * j``.
+
+    A temporal kernel of 1 with temporal stride 1 is a per-frame 2D convolution. With
+    ``per_frame_2d = True`` (per instance, or :func:`use_per_frame_convs` on a whole model) it
+    runs as one ``F.conv2d`` over the ``B * T`` frames (same weights, same result); the output is
+    then a ``(B, C, T, H, W)`` view of frame-major memory, which :class:`FrameGroupNorm` reads
+    without a copy. Off by default: on this repository's CPU it did not measure faster than the
+    3D kernel (``docs/performance.md``).
     """
+
+    per_frame_2d: bool = False
 
     def __init__(
         self,
@@ -107,6 +116,8 @@ class CausalConv3d(nn.Module):
         return x.new_zeros(x.shape[0], x.shape[1], n, *x.shape[3:])
 
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        if self.per_frame_2d and self.temporal_kernel_size == 1 and self.temporal_stride == 1:
+            return self._per_frame(x)
         if cache is not None and self in cache:
             full = torch.cat([cache[self], x], dim=2)
         else:
@@ -120,6 +131,25 @@ class CausalConv3d(nn.Module):
             h, w = ((n + 2 * p - k) // s + 1 for n in full.shape[3:])
             return full.new_zeros(full.shape[0], self.conv.out_channels, 0, h, w)
         return self.conv(full[:, :, : (num_out - 1) * st + kt])
+
+    def _per_frame(self, x: torch.Tensor) -> torch.Tensor:
+        """``k_t = 1``: one 2D convolution over the frames folded into the batch."""
+        batch, channels, frames, height, width = x.shape
+        folded = x.transpose(1, 2).reshape(batch * frames, channels, height, width)
+        conv = self.conv
+        out = F.conv2d(folded, conv.weight[:, :, 0], conv.bias, conv.stride[1:], conv.padding[1:])
+        return out.unflatten(0, (batch, frames)).transpose(1, 2)
+
+
+def use_per_frame_convs(model: nn.Module, enabled: bool = True) -> int:
+    """Switch the 2D path of every temporal-kernel-1 :class:`CausalConv3d` in ``model``;
+    returns how many convolutions it applies to."""
+    count = 0
+    for module in model.modules():
+        if isinstance(module, CausalConv3d) and module.temporal_kernel_size == 1:
+            module.per_frame_2d = bool(enabled)
+            count += module.temporal_stride == 1
+    return count
 
 
 class Conv2dSame(nn.Module):

@@ -23,9 +23,11 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from videoar.models.pos_encodings import rotary_tables
 from videoar.registry import MODELS
 from videoar.utils import ConfigError, check_choice, check_divisible, check_positive
 
+from .attention import Attention
 from .layers import RMSNorm, TransformerBlock, ffn_hidden_dim, modulate
 
 
@@ -46,6 +48,14 @@ class ARTransformer(nn.Module):
             (``torch.utils.checkpoint`` with ``use_reentrant=False``) to save activation memory.
         init_std: std of the normal init of the linear layers; residual output projections
             use ``init_std / sqrt(2 * depth)`` (GPT-2).
+        attn_backend: ``'sdpa'`` (default) or ``'flex'`` (FlexAttention with block masks; see
+            :mod:`~videoar.models.transformers.attention`).
+        attn_precision: ``'auto'`` (fp32 attention inside bf16 autocast on CPU, native on
+            CUDA), ``'fp32'`` or ``'native'``.
+        flex_compile: run the flex backend through ``torch.compile`` (False: eager reference).
+        compile_blocks: run each block through ``torch.compile`` in full forwards (training and
+            scoring; cached sampling forwards stay eager). Off by default: on CPU it needs a C++
+            compiler and a compile of a few tens of seconds (see ``docs/performance.md``).
     """
 
     def __init__(
@@ -60,6 +70,10 @@ class ARTransformer(nn.Module):
         adaln_mode: str = 'shared',
         grad_checkpointing: bool = False,
         init_std: float = 0.02,
+        attn_backend: str = 'sdpa',
+        attn_precision: str = 'auto',
+        flex_compile: bool = True,
+        compile_blocks: bool = False,
     ) -> None:
         super().__init__()
         check_positive(dim, 'ARTransformer.dim')
@@ -84,10 +98,17 @@ class ARTransformer(nn.Module):
         self.init_std = init_std
 
         adaln = None if cond_mode == 'prefix' else adaln_mode
+        self.attention = Attention(attn_backend, attn_precision, flex_compile)
         self.blocks = nn.ModuleList(
-            TransformerBlock(dim, num_heads, self.ffn_dim, qk_norm, norm_eps, adaln, i)
+            TransformerBlock(
+                dim, num_heads, self.ffn_dim, qk_norm, norm_eps, adaln, i, self.attention
+            )
             for i in range(depth)
         )
+        self.compile_blocks = bool(compile_blocks)
+        # compiled wrappers share the blocks' parameters; kept outside the module tree so the
+        # state dict keys do not change
+        self._compiled = [torch.compile(b) for b in self.blocks] if compile_blocks else None
         if cond_mode == 'adaln':
             if adaln_mode == 'shared':
                 self.shared_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
@@ -135,7 +156,8 @@ class ARTransformer(nn.Module):
             x: ``(B, L, C)`` embedded tokens.
             attn_mask: bool ``(B|1, L, Lk)``, True = the query (row) may attend to the key
                 (column); ``None`` = full attention. Every row needs at least one True.
-            rotary: ``(cos, sin)``, each ``(L, head_dim)``, or ``None``.
+            rotary: ``(cos, sin)``, each ``(L, head_dim)``, or ``None`` (converted once to the
+                compute dtype, the autocast dtype inside autocast).
             cond: ``(B, C)`` pooled condition (required when ``cond_mode='adaln'``).
             cache: a ``KVCache`` or ``None``; with a cache the keys/values of ``x`` are appended
                 after the ``cache.length`` cached ones, ``Lk = cache.length + L``, and the cache
@@ -156,7 +178,10 @@ class ARTransformer(nn.Module):
         else:
             block_cond = None
         use_checkpoint = self.grad_checkpointing and self.training and torch.is_grad_enabled()
-        for block in self.blocks:
+        if rotary is not None:
+            rotary = rotary_tables(*rotary, compute_dtype(x))
+        blocks = self._compiled if self._compiled is not None and cache is None else self.blocks
+        for block in blocks:
             if block_bias is not None:
                 x = x + block_bias
             if use_checkpoint and cache is None:
@@ -174,5 +199,12 @@ class ARTransformer(nn.Module):
     def extra_repr(self) -> str:
         return (
             f'dim={self.dim}, depth={self.depth}, heads={self.num_heads}, ffn_dim={self.ffn_dim}, '
-            f'cond_mode={self.cond_mode!r}'
+            f'cond_mode={self.cond_mode!r}, attention={self.attention!r}'
         )
+
+
+def compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype the linear layers produce for ``x``: the autocast dtype inside autocast."""
+    if torch.is_autocast_enabled(x.device.type):
+        return torch.get_autocast_dtype(x.device.type)
+    return x.dtype

@@ -14,11 +14,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videoar.models.pos_encodings import apply_rotary
+from videoar.models.pos_encodings import apply_rotary_tables
+
+from .attention import Attention
 
 
 class RMSNorm(nn.Module):
     """Root-mean-square norm computed in fp32, cast back to the input dtype.
+
+    Written out rather than ``F.rms_norm``: on this repository's CPU the fused op made KV-cached
+    sampling of the tiny model 1.3x slower (``docs/performance.md``).
 
     Args:
         dim: size of the last axis.
@@ -63,17 +68,27 @@ class SwiGLU(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention through ``F.scaled_dot_product_attention``.
+    """Multi-head self-attention through an :class:`~.attention.Attention` kernel call (SDPA by
+    default; fp32 attention inside bf16 autocast on CPU).
 
     Args:
         dim: width ``C``.
         num_heads: heads ``H``; ``head_dim = C / H``.
         qk_norm: RMS-normalise queries and keys per head before RoPE (stabilises training).
         layer_index: this block's index, used to address the :class:`KVCache`.
+        attention: the kernel call (default ``Attention()``: SDPA, precision ``'auto'``).
     """
 
-    def __init__(self, dim: int, num_heads: int, qk_norm: bool = False, layer_index: int = 0):
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        qk_norm: bool = False,
+        layer_index: int = 0,
+        attention: Attention | None = None,
+    ):
         super().__init__()
+        self.attention = attention if attention is not None else Attention()
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.layer_index = layer_index
@@ -93,7 +108,8 @@ class SelfAttention(nn.Module):
 
         Args:
             attn_mask: bool ``(B|1, L, Lk)``, True = may attend; ``None`` = attend to all.
-            rotary: ``(cos, sin)``, each ``(L, Dh)``, applied to the new queries and keys.
+            rotary: ``(cos, signed_sin)`` of :func:`~videoar.models.pos_encodings.rotary_tables`,
+                each ``(L, Dh)`` in the compute dtype, applied to the new queries and keys.
             cache: a :class:`KVCache`; keys/values of ``x`` are written after the cached ones
                 and the queries attend over ``Lk = cached + L`` keys.
         """
@@ -102,14 +118,12 @@ class SelfAttention(nn.Module):
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, L, Dh)
         q, k = self.q_norm(q), self.k_norm(k)
         if rotary is not None:
-            cos, sin = rotary
-            q = apply_rotary(q, cos, sin)
-            k = apply_rotary(k, cos, sin)
+            q = apply_rotary_tables(q, *rotary)
+            k = apply_rotary_tables(k, *rotary)
         if cache is not None:
             k, v = cache.write(self.layer_index, k, v)
-            k, v = k.to(q.dtype), v.to(q.dtype)
         mask = None if attn_mask is None else attn_mask.unsqueeze(1)  # (B|1, 1, L, Lk)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        out = self.attention(q, k, v, mask)
         return self.proj(out.transpose(1, 2).reshape(batch, length, dim))
 
 
@@ -126,6 +140,7 @@ class TransformerBlock(nn.Module):
         adaln: ``None`` (plain block), ``'shared'`` (modulation given from outside, VAR's shared
             AdaLN) or ``'block'`` (this block owns its ``SiLU -> Linear(C, 6C)`` modulation).
         layer_index: index used to address the KV cache.
+        attention: the attention kernel call (see :class:`SelfAttention`).
     """
 
     def __init__(
@@ -137,12 +152,13 @@ class TransformerBlock(nn.Module):
         norm_eps: float = 1e-6,
         adaln: str | None = None,
         layer_index: int = 0,
+        attention: Attention | None = None,
     ) -> None:
         super().__init__()
         self.adaln = adaln
         affine = adaln is None  # AdaLN supplies the scale/shift itself
         self.attn_norm = RMSNorm(dim, norm_eps, elementwise_affine=affine)
-        self.attn = SelfAttention(dim, num_heads, qk_norm, layer_index)
+        self.attn = SelfAttention(dim, num_heads, qk_norm, layer_index, attention)
         self.ffn_norm = RMSNorm(dim, norm_eps, elementwise_affine=affine)
         self.ffn = SwiGLU(dim, ffn_dim)
         if adaln == 'block':

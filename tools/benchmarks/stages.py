@@ -1,0 +1,104 @@
+"""One optimizer step of every stage of the main job (``configs/videoar_curriculum.py``).
+
+``BENCHMARKS['stage_steps'](quick) -> dict``. Each stage's model and optimizer wrapper are built
+from the stage's own config (random weights, the tokenizer uninitialised: timing does not depend
+on training) and one full step (forward, loss, backward, clipping, optimizer update, through the
+config's optimizer wrapper, i.e. bf16 autocast for the AR stages) is timed on a batch of the
+stage's size:
+
+* ``tokenizer``: 8 clips of 17 x 32 x 32 pixels, in the config's precision (fp32) and with bf16
+  autocast (``PortableAmpOptimWrapper``, what ``tools/train.py --amp`` switches to);
+* ``stage1``: 32 cached latents of 9 x 16 x 16 clips (3 latent frames, 2 scales) and 32 of single
+  images (the batch sampler mixes 30% image batches);
+* ``stage2``: 16 latents of 3 latent frames at 32 x 32 (4 scales);
+* ``stage3``: 16 latents of 5 latent frames at 32 x 32.
+
+Multiplying a stage's step time by its ``max_iters`` estimates its training minutes (the rest of
+a stage, data and hooks, is small next to it on this machine). The stage configs are read from
+the repository this file belongs to; the models come from whichever ``videoar`` is imported, so
+``tools/benchmark.py --baseline`` can time another checkout with the same configs.
+"""
+
+from __future__ import annotations
+
+import os.path as osp
+import statistics
+
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+
+import videoar.engine  # noqa: F401  (registers the optimizer wrappers)
+from videoar.registry import MODELS
+
+from .timing import time_call
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOKENIZER_CONFIG = (
+    'configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
+)
+STAGE_CONFIGS = {
+    'stage1': 'configs/videoar_stage1.py',
+    'stage2': 'configs/videoar_stage2.py',
+    'stage3': 'configs/videoar_stage3.py',
+}
+#: latent frames and batch size of each AR stage's training batches
+STAGE_BATCHES = {
+    'stage1': [('video', 3, 32), ('image', 1, 32)],
+    'stage2': [('video', 3, 16)],
+    'stage3': [('video', 5, 16)],
+}
+
+
+def _build(config: str, amp: bool | None = None):
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    if 'tokenizer_checkpoint' in cfg.model:
+        cfg.model.tokenizer_checkpoint = None
+    optim_cfg = (
+        cfg.optim_wrapper.to_dict()
+        if hasattr(cfg.optim_wrapper, 'to_dict')
+        else dict(cfg.optim_wrapper)
+    )
+    if amp:
+        optim_cfg.update(type='PortableAmpOptimWrapper', dtype='bfloat16')
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('videoar'):
+        model = MODELS.build(cfg.model).train()
+        wrapper = build_optim_wrapper(model, optim_cfg)
+    return model, wrapper
+
+
+def _step_ms(model, wrapper, data, repeats: int) -> list[float]:
+    def step():
+        model.train_step(data, wrapper)
+
+    return [1000 * t for t in time_call(step, repeat=repeats)['times_s']]
+
+
+def _ar_data(model, latent_frames: int, batch: int) -> dict:
+    latent_h, latent_w = model.latent_size
+    latent = torch.randn(batch, model.latent_dim, latent_frames, latent_h, latent_w)
+    return dict(inputs=None, data_samples={'label': torch.arange(batch) % 10, 'latent': latent})
+
+
+def bench_stage_steps(quick: bool = False) -> dict:
+    """Median milliseconds of one optimizer step per stage of the main job."""
+    repeats = 3 if quick else 7
+    out = {'threads': torch.get_num_threads()}
+    video = torch.rand(8, 3, 17, 32, 32) * 2 - 1
+    for name, amp in (('tokenizer_fp32', False), ('tokenizer_bf16', True)):
+        model, wrapper = _build(TOKENIZER_CONFIG, amp)
+        out[f'{name}_step_ms'] = statistics.median(
+            _step_ms(model, wrapper, dict(inputs=video), max(2, repeats // 2))
+        )
+    for stage, config in STAGE_CONFIGS.items():
+        model, wrapper = _build(config)
+        for kind, latent_frames, batch in STAGE_BATCHES[stage]:
+            data = _ar_data(model, latent_frames, batch)
+            key = f'{stage}_{kind}_step_ms' if stage == 'stage1' else f'{stage}_step_ms'
+            out[key] = statistics.median(_step_ms(model, wrapper, data, repeats))
+    return out
+
+
+BENCHMARKS = {'stage_steps': bench_stage_steps}
