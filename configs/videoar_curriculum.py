@@ -27,7 +27,7 @@ stages = dict(
         config='configs/videoar_stage2.py',
         init_from='stage1',
         tokenizer_from='tokenizer',
-        cfg_options={'train_dataloader.dataset.cache_dir': latent_cache},
+        cfg_options={'train_dataloader.dataset.dataset.cache_dir': latent_cache},
     ),
     stage3=dict(
         config='configs/videoar_stage3.py',
