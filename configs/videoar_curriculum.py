@@ -16,6 +16,9 @@ work_dir = './work_dirs/videoar_curriculum'
 latent_cache = '{work_dir}/latent_cache'  # shared by the AR stages
 
 stages = dict(
+    # optional (off here): train a 2D image tokenizer first and inflate the video tokenizer from
+    # it (paper §4.1); configs/videoar_curriculum_inflate.py switches it on
+    image_tokenizer=None,
     tokenizer=dict(
         config='configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py',
     ),
@@ -28,7 +31,7 @@ stages = dict(
         config='configs/videoar_stage2.py',
         init_from='stage1',
         tokenizer_from='tokenizer',
-        cfg_options={'train_dataloader.dataset.cache_dir': latent_cache},
+        cfg_options={'train_dataloader.dataset.dataset.cache_dir': latent_cache},
     ),
     stage3=dict(
         config='configs/videoar_stage3.py',

@@ -33,7 +33,7 @@ stages = dict(
     stage1=dict(
         cfg_options=dict(few_iters, **{'train_dataloader.dataset.dataset.num_items': 16}),
     ),
-    stage2=dict(cfg_options=dict(few_iters, **{'train_dataloader.dataset.num_items': 16})),
+    stage2=dict(cfg_options=dict(few_iters, **{'train_dataloader.dataset.dataset.num_items': 16})),
     stage3=dict(
         cfg_options=dict(
             few_iters,

@@ -1,6 +1,9 @@
-# Curriculum stage 2: higher resolution (32 x 32 -> 4 x 4 latents, scales (1, 2, 3, 4)), short
-# clips (9 frames, 3 latent frames). Initialised from stage 1's final checkpoint: the scale
-# embedding table grows from 2 to 4 scales, Multi-scale Temporal RoPE has no parameters.
+# Curriculum stage 2: higher resolution (32 x 32 -> 4 x 4 latents, scales (1, 2, 3, 4)), images
+# and short clips (9 frames, 3 latent frames) jointly, as the paper's stage II ("higher-resolution
+# image and video data"): stage 1's joint sampler, one modality per batch, 30% image batches (an
+# image is the first frame of a clip, i.e. latent frame 0). Initialised from stage 1's final
+# checkpoint: the scale embedding table grows from 2 to 4 scales, Multi-scale Temporal RoPE has
+# no parameters.
 #   python tools/train.py configs/videoar_stage2.py
 # After the main job (python tools/train.py configs/videoar_curriculum.py) it takes the tokenizer,
 # the latent cache and stage 1's weights from work_dirs/videoar_curriculum; another run:
@@ -12,7 +15,15 @@ _base_ = ['./_base_/videoar_movingdigits_ar.py']
 # both follow from num_latent_frames.
 num_latent_frames = 3
 model = dict(num_frames=1 + 4 * (num_latent_frames - 1))
-train_dataloader = dict(dataset=dict(num_latent_frames=num_latent_frames))
+image_ratio = 0.3  # fraction of image batches (0 = videos only, the stage before images)
+train_dataloader = dict(
+    batch_sampler=dict(type='ModalityBatchSampler', image_ratio=image_ratio, seed=0),
+    dataset=dict(
+        _delete_=True,
+        type='JointImageVideoDataset',
+        dataset=dict(_base_.latent_clips, num_latent_frames=num_latent_frames),
+    ),
+)
 # initialised from the main job's stage1 (see `inputs` in _base_/videoar_movingdigits_ar.py)
 inputs = dict(init_stage='stage1')
 custom_hooks = [

@@ -26,7 +26,11 @@ def text_model(tiny_videoar):
 
 
 def test_byte_tokenizer_pads_truncates_and_round_trips():
-    tok = ByteTokenizer(max_length=8)
+    left = ByteTokenizer(max_length=8)  # the default: captions end next to the video
+    ids, mask = left(['ab', ''])
+    assert ids.tolist() == [[0, 0, 0, 0, 1, 100, 101, 2], [0, 0, 0, 0, 0, 0, 1, 2]]
+    assert mask[1].tolist() == [False] * 6 + [True, True]
+    tok = ByteTokenizer(max_length=8, padding_side='right')
     ids, mask = tok(['héllo', '', 'a long caption'])
     assert ids.shape == mask.shape == (3, 8)
     assert ids[0, 0] == tok.bos_id and ids[1].tolist() == [1, 2, 0, 0, 0, 0, 0, 0]
@@ -37,6 +41,53 @@ def test_byte_tokenizer_pads_truncates_and_round_trips():
     assert tok.is_truncated('a long caption') and not tok.is_truncated('héllo')
     with pytest.raises(ConfigError, match='max_length'):
         ByteTokenizer(max_length=1)
+    with pytest.raises(ConfigError, match='padding_side'):
+        ByteTokenizer(max_length=8, padding_side='middle')
+
+
+def test_left_and_right_padding_encode_a_caption_alike():
+    """Learned positions count from the first real token: the prefix is only shifted."""
+    conds = []
+    for side in ('left', 'right'):
+        torch.manual_seed(0)
+        conds.append(CharTextConditioner(embed_dim=16, max_length=24, width=32, depth=2,
+                                         num_heads=4, padding_side=side).eval())  # fmt: skip
+    left, right = (c({'caption': CAPTIONS}, 3, 'cpu') for c in conds)
+    for row in range(3):
+        torch.testing.assert_close(
+            left.prefix[row][left.prefix_mask[row]], right.prefix[row][right.prefix_mask[row]]
+        )
+        assert left.prefix_mask[row, -1] and right.prefix_mask[row, 0]
+    torch.testing.assert_close(left.pooled, right.pooled)
+
+
+@pytest.mark.parametrize('caption', ['', 'a', 'digit 7', 'digit 3 moving up-left', 'x' * 40])
+def test_text_to_video_distances_equal_the_papers(text_model, caption):
+    """Paper (Fig. 2): text token j at (j, j, j), video (t, h, w) at (t + L, h + L, w + L), with
+    L = |Psi| the caption's tokens: every text-to-video RoPE distance must be the paper's."""
+    model = text_model
+    cond = model.conditioner({'caption': [caption or ' ']}, 1, 'cpu')
+    real = cond.prefix_mask[0]
+    length = int(real.sum())
+    assert length == min(len(caption.encode()), 22) + 2 or not caption.strip()
+    layout = model.layout(model.latent_frames)
+    positions = model.pos_encoding.positions(layout)
+    text = positions[: layout.prefix_len][real]  # (L, 3) our positions of the real tokens
+    video = positions[layout.prefix_len :]  # (Lv, 3)
+    paper_text = torch.arange(length).unsqueeze(-1).expand(-1, 3)
+    paper_video = (
+        torch.cat(
+            [
+                layout.frame_index[layout.video_slice, None],
+                layout.spatial_index[layout.video_slice],
+            ],
+            dim=1,
+        )
+        + length
+    )
+    ours = video[None] - text[:, None]
+    paper = paper_video[None] - paper_text[:, None]
+    assert torch.equal(ours, paper)
 
 
 def test_char_conditioner_masks_padding_and_is_batch_invariant():

@@ -226,6 +226,22 @@ def test_bitwise_self_correction_draws_per_scale_and_skips_the_last_scale():
     assert torch.equal(batch, batch[:1].expand_as(batch))
 
 
+@pytest.mark.parametrize(
+    'apply_scales, last_flipped', [('all', True), ('all_but_last', False), (None, False)]
+)
+def test_bitwise_self_correction_flips_the_last_scale_only_as_infinity(apply_scales, last_flipped):
+    """'all' = Infinity's released runs (every scale), 'all_but_last' = InfinityStar (default)."""
+    torch.manual_seed(0)
+    quantizer = MultiScaleBSQ(8, [1, 2, 4]).eval()
+    bsc = BitwiseSelfCorrection(p_max=0.5, apply_scales=apply_scales).train()
+    pyramid = bsc(torch.randn(16, 8, 2, 4, 4), quantizer, torch.Generator().manual_seed(1))
+    assert pyramid.flip_rates[:, :-1].gt(0).all()
+    assert bool(pyramid.flip_rates[:, -1].gt(0).all()) is last_flipped
+    assert BitwiseSelfCorrection().apply_scales == 'all_but_last'
+    with pytest.raises(ConfigError, match='Infinity'):
+        BitwiseSelfCorrection(apply_scales='every')
+
+
 @pytest.mark.parametrize('corrector', [NoCorrection(), CrossFrameErrorCorrection()])
 def test_eval_mode_and_no_correction_give_the_clean_pyramid(corrector):
     quantizer = MultiScaleBSQ(6, [1, 2, 4]).eval()

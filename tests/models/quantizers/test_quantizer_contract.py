@@ -92,12 +92,12 @@ def test_the_residual_pyramid_walks_the_schedule(name):
         inp = pyramid.scale_input(k)
         assert tuple(inp.shape) == (5, EMBED_DIM, *SCALES[k])
         if k > 0:
-            torch.testing.assert_close(inp, q.resize_to_scale(cum, k))
+            torch.testing.assert_close(inp, q.resize_input_to_scale(cum, k))
         pyramid.add_labels(out.labels[k], k)
         cum = cum + q.codes_to_residual(out.codes[k], k)
     final = pyramid.end_frame()
     torch.testing.assert_close(final, out.quantized)
-    torch.testing.assert_close(pyramid.scale_input(0), q.resize_to_scale(final, 0))
+    torch.testing.assert_close(pyramid.scale_input(0), q.resize_input_to_scale(final, 0))
 
 
 @pytest.mark.parametrize('name', NAMES)

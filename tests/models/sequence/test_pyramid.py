@@ -64,9 +64,9 @@ def reference_pyramid(quantizer, latent=None, labels=None, flip=None):
                         if prev is None:
                             inp = torch.zeros(1, dim, *size)
                         else:
-                            inp = quantizer.resize_to_scale(prev, 0)
+                            inp = quantizer.resize_input_to_scale(prev, 0)
                     else:
-                        inp = quantizer.resize_to_scale(cum, k)
+                        inp = quantizer.resize_input_to_scale(cum, k)
                     inputs.append(_block_tokens(inp))
                     if latent is not None:
                         residual = latent[b : b + 1, :, t].float() - cum

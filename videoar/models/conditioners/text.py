@@ -1,11 +1,20 @@
 """Text conditioning: a small byte-level encoder trained with the model, and a frozen local T5.
 
-Both produce the sequence prefix of VideoAR: ``prefix (B, P, C)`` text tokens
-right-padded to ``P = max_length``, ``prefix_mask (B, P)`` (True = a real token; the model turns it
-into key padding so no video token attends to padding, and a padded query still sees itself, so no
+Both produce the sequence prefix of VideoAR: ``prefix (B, P, C)`` text tokens padded to
+``P = max_length``, ``prefix_mask (B, P)`` (True = a real token; the model turns it into key
+padding so no video token attends to padding, and a padded query still sees itself, so no
 attention row is empty), and ``pooled (B, C)`` (the masked mean of the tokens, projected; the SOS
-of block (0, 0) and the AdaLN condition). Under ``MultiScaleTemporalRoPE`` text token ``i`` sits at
-``(i, i, i)`` and video positions start at ``P``.
+of block (0, 0) and the AdaLN condition).
+
+Positions (``padding_side``): under ``MultiScaleTemporalRoPE`` prefix slot ``i`` sits at
+``(i, i, i)`` and video positions start at ``P``. With ``padding_side='left'`` (default) a caption
+of ``L`` tokens fills the slots ``P - L .. P - 1``, so the distance from its ``j``-th token to the
+video token of frame ``t``, cell ``(h, w)`` is ``(t + L - j, h + L - j, w + L - j)``: the paper's
+positions (text ``j`` at ``(j, j, j)``, video at ``(t + |Psi|, h + |Psi|, w + |Psi|)``), since
+RoPE only sees distances. ``'right'`` (the layout before this option) puts every caption at
+``0 .. L - 1`` and its video ``P - L`` positions further away. The encoders themselves are
+unaffected: the byte encoder numbers its learned positions from the first real token, T5 uses
+relative positions.
 
 Condition dropout (``drop_prob``) replaces a caption by the learned null condition: a learned
 null prefix ``(P, C)`` (every token real) and a learned null pooled vector. CFG uses the same.
@@ -25,10 +34,10 @@ from videoar.models.transformers import RMSNorm
 from videoar.models.transformers.layers import SwiGLU
 from videoar.registry import CONDITIONERS
 from videoar.structures import VideoBatch
-from videoar.utils import ConfigError, check_positive
+from videoar.utils import ConfigError, check_choice, check_positive
 
 from .base import BaseConditioner, Condition
-from .text_tokenizer import ByteTokenizer
+from .text_tokenizer import PADDING_SIDES, ByteTokenizer
 
 TEXT_EXTRA_HINT = 'pip install -e ".[text]"'
 
@@ -61,6 +70,7 @@ class TextConditionerBase(BaseConditioner):
     Attributes:
         condition_kind: ``'text'`` (the generation API uses it to accept prompts, not classes).
         prefix_len: ``P`` text tokens (``max_length``).
+        padding_side: ``'left'`` (the paper's text-to-video distances) or ``'right'``.
     """
 
     condition_kind = 'text'
@@ -72,8 +82,11 @@ class TextConditionerBase(BaseConditioner):
         drop_prob: float = 0.1,
         caption_key: str = 'caption',
         init_std: float = 0.02,
+        padding_side: str = 'left',
     ) -> None:
         super().__init__(embed_dim, drop_prob)
+        check_choice(padding_side, PADDING_SIDES, f'{type(self).__name__}.padding_side')
+        self.padding_side = padding_side
         if int(max_length) != max_length or max_length < 2:
             raise ConfigError(
                 f'{type(self).__name__}.max_length must be an int >= 2, got {max_length!r}.'
@@ -145,8 +158,9 @@ class _EncoderBlock(nn.Module):
 class CharTextConditioner(TextConditionerBase):
     """A small byte-level text encoder trained with the model (for the embedded captions).
 
-    UTF-8 bytes (:class:`ByteTokenizer`, ``[bos] bytes [eos] pad...``) -> token embedding +
-    learned positions -> ``depth`` bidirectional pre-norm blocks (SDPA with the padding as key
+    UTF-8 bytes (:class:`ByteTokenizer`, ``[bos] bytes [eos]`` padded) -> token embedding +
+    learned positions (numbered from the first real token, so both padding sides encode a
+    caption alike) -> ``depth`` bidirectional pre-norm blocks (SDPA with the padding as key
     mask; bos is always real, so no attention row is empty) -> RMSNorm -> ``Linear(width, C)``.
     Padded positions of the prefix are zeroed. ``pooled`` is ``Linear`` of the masked mean.
 
@@ -160,6 +174,8 @@ class CharTextConditioner(TextConditionerBase):
         drop_prob: condition-dropout probability in training (CFG).
         caption_key: the ``data_samples`` field holding the captions.
         init_std: std of the normal init of embeddings and the null condition.
+        padding_side: ``'left'`` (default, the paper's positions) or ``'right'`` (see the module
+            docstring).
 
     Shapes: ``encode`` -> ``prefix (B, P, C)``, ``prefix_mask (B, P)``, ``pooled (B, C)``.
     """
@@ -175,8 +191,9 @@ class CharTextConditioner(TextConditionerBase):
         drop_prob: float = 0.1,
         caption_key: str = 'caption',
         init_std: float = 0.02,
+        padding_side: str = 'left',
     ) -> None:
-        super().__init__(embed_dim, max_length, drop_prob, caption_key, init_std)
+        super().__init__(embed_dim, max_length, drop_prob, caption_key, init_std, padding_side)
         width = int(width or embed_dim)
         check_positive(depth, 'CharTextConditioner.depth')
         check_positive(mlp_ratio, 'CharTextConditioner.mlp_ratio')
@@ -184,7 +201,7 @@ class CharTextConditioner(TextConditionerBase):
             raise ConfigError(
                 f'CharTextConditioner: width={width} must be divisible by num_heads={num_heads}.'
             )
-        self.tokenizer = ByteTokenizer(self.max_length)
+        self.tokenizer = ByteTokenizer(self.max_length, self.padding_side)
         self.width = width
         self.token_embed = nn.Embedding(ByteTokenizer.vocab_size, width)
         self.pos_embed = nn.Parameter(torch.zeros(self.max_length, width))
@@ -210,7 +227,9 @@ class CharTextConditioner(TextConditionerBase):
 
     def encode_tokens(self, ids: torch.Tensor, mask: torch.Tensor) -> Condition:
         """``ids (B, P)`` long, ``mask (B, P)`` bool -> :class:`Condition`."""
-        x = self.token_embed(ids) + self.pos_embed[: ids.shape[1]]
+        # positions from the first real token: padding never shifts a caption's encoding
+        order = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
+        x = self.token_embed(ids) + self.pos_embed[order]
         for block in self.blocks:
             x = block(x, mask)
         x = self.norm(x)
@@ -246,6 +265,8 @@ class T5TextConditioner(TextConditionerBase):
         caption_key: the ``data_samples`` field holding the captions.
         cache_size: captions whose encoder features are kept (0 disables the cache).
         init_std: std of the normal init of the null condition.
+        padding_side: ``'left'`` (default, the paper's positions) or ``'right'`` (see the module
+            docstring); set on the T5 tokenizer.
     """
 
     def __init__(
@@ -257,8 +278,9 @@ class T5TextConditioner(TextConditionerBase):
         caption_key: str = 'caption',
         cache_size: int = 4096,
         init_std: float = 0.02,
+        padding_side: str = 'left',
     ) -> None:
-        super().__init__(embed_dim, max_length, drop_prob, caption_key, init_std)
+        super().__init__(embed_dim, max_length, drop_prob, caption_key, init_std, padding_side)
         try:
             import transformers
         except ImportError as err:
@@ -280,6 +302,7 @@ class T5TextConditioner(TextConditionerBase):
             raise ConfigError(
                 f'T5TextConditioner: cannot load a T5 encoder and tokenizer from {path!r}: {err}'
             ) from err
+        tokenizer.padding_side = self.padding_side
         encoder.eval()
         for param in encoder.parameters():
             param.requires_grad_(False)
@@ -334,7 +357,8 @@ class T5TextConditioner(TextConditionerBase):
             )
             ids = batch['input_ids'].to(device)
             mask = batch['attention_mask'].to(device).bool()
-            mask[:, 0] = True  # an empty text still has one real position
+            # an empty text still has one real position (the slot next to the video when left)
+            mask[:, -1 if self.padding_side == 'left' else 0] = True
             hidden = self.encoder(input_ids=ids, attention_mask=mask.long()).last_hidden_state
             for i, text in enumerate(missing):
                 self._cache[text] = (hidden[i].float().cpu(), mask[i].cpu())

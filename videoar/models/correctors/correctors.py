@@ -35,40 +35,51 @@ class NoCorrection(BaseCorrector):
 
 @CORRECTORS.register_module()
 class BitwiseSelfCorrection(BaseCorrector):
-    """Infinity's bitwise self-correction (BSC), applied to every latent frame alike.
+    """Bitwise self-correction (BSC, Infinity's), applied to every latent frame alike.
 
     ``p ~ U(0, p_max)`` is drawn per scale (and per sample with ``per_sample=True``; per batch, as
     Infinity's trainer does, with ``False``) and used for every frame index. Only the first
-    ``apply_scales`` scales are corrupted.
+    ``apply_scales`` scales are corrupted. Two released recipes differ here (docs/method.md,
+    "Parity with VAR and Infinity"):
+
+    * ``apply_scales='all'``: every scale, as Infinity's released training runs (their number of
+      noised scales covers the whole schedule);
+    * ``apply_scales='all_but_last'`` (default, also ``None``): every scale but the last, as
+      InfinityStar. A last-scale flip cannot be corrected inside its frame; in video it only
+      reaches the next frame's first input, which is what :class:`CrossFrameErrorCorrection`
+      adds on purpose.
 
     Args:
         p_max: upper end of the flip-probability range (Infinity's ``noise_apply_strength``, 0.3).
-        apply_scales: number of leading scales to corrupt. ``None`` (default) = all but the last
-            scale, as Infinity / InfinityStar (a last-scale flip cannot be corrected inside the
-            frame; in video it only reaches the next frame's first input, which is what
-            :class:`CrossFrameErrorCorrection` adds on purpose). ``'all'`` corrupts every scale.
+        apply_scales: ``'all'``, ``'all_but_last'`` (or ``None``), or an int >= 0: the number of
+            leading scales to corrupt.
         per_sample: independent draws per sample (True) or one draw per batch (False).
     """
 
     def __init__(
-        self, p_max: float = 0.3, apply_scales: int | str | None = None, per_sample: bool = True
+        self,
+        p_max: float = 0.3,
+        apply_scales: int | str | None = 'all_but_last',
+        per_sample: bool = True,
     ) -> None:
         super().__init__()
         self.p_max = _check_prob(p_max, 'p_max', 'BitwiseSelfCorrection')
+        if apply_scales is None:
+            apply_scales = 'all_but_last'
         if not (
-            apply_scales is None
-            or apply_scales == 'all'
+            apply_scales in ('all', 'all_but_last')
             or (isinstance(apply_scales, int) and apply_scales >= 0)
         ):
             raise ConfigError(
-                f"BitwiseSelfCorrection: apply_scales must be None (all but the last scale), 'all' "
-                f'or an int >= 0 (number of leading scales to corrupt), got {apply_scales!r}.'
+                "BitwiseSelfCorrection: apply_scales must be 'all' (every scale, Infinity's "
+                "released runs), 'all_but_last' (InfinityStar; also None) or an int >= 0 (number "
+                f'of leading scales to corrupt), got {apply_scales!r}.'
             )
         self.apply_scales = apply_scales
         self.per_sample = bool(per_sample)
 
     def num_corrupted_scales(self, num_scales: int) -> int:
-        if self.apply_scales is None:
+        if self.apply_scales == 'all_but_last':
             return max(num_scales - 1, 0)
         if self.apply_scales == 'all':
             return num_scales

@@ -17,7 +17,13 @@ codebook indices ``(N, h_k, w_k)`` (``label_kind == 'index'``, long).
 The autoregressive model only uses this interface, through the residual pyramid of
 :mod:`videoar.models.sequence.pyramid`: ``quantize_residual`` to get the labels of a scale,
 ``labels_to_codes`` and ``codes_to_residual`` to turn (sampled) labels into latent, and
-``resize_to_scale`` to build the input of the next scale.
+``resize_input_to_scale`` to build the input of the next scale.
+
+Two down-samplings, two modes: ``down_mode`` shrinks the residual that scale ``k`` quantizes
+(it defines the labels; 'area' as VAR and Infinity), ``input_down_mode`` shrinks the running sum
+into the AR model's input of scale ``k`` (it never changes a label; 'bilinear', the paper's
+Eq. 2 / Eq. 6). The tokenizer never uses ``input_down_mode``; the AR model's config sets it with
+``model.quantizer.input_down_mode``.
 """
 
 from __future__ import annotations
@@ -61,9 +67,14 @@ class MultiScaleQuantizer(nn.Module):
     Args:
         embed_dim: latent channels ``d``.
         scale_sizes: ``[(h_1, w_1), ..., (h_K, w_K)]``, non-decreasing, last = latent size.
-        down_mode: interpolation used to shrink maps to a scale ('area' as Infinity/VAR).
-        up_mode: interpolation used to grow maps to the latent size ('bilinear'; 'trilinear'
-            is accepted as a synonym of 'bilinear' for per-frame 2D maps, as in Infinity).
+        down_mode: interpolation used to shrink residuals to a scale before quantizing them
+            ('area', as VAR and Infinity).
+        up_mode: interpolation used to grow maps to the latent size ('bilinear', the paper's;
+            VAR uses 'bicubic'; 'trilinear', Infinity's name, is accepted as a synonym of
+            'bilinear' for per-frame 2D maps).
+        input_down_mode: interpolation used to shrink the running sum into the AR model's input
+            of a scale (``resize_input_to_scale``; 'bilinear', the paper's Eq. 2 / Eq. 6 and, as
+            'trilinear' on single frames, Infinity's; VAR uses 'area').
     """
 
     label_kind: str = ''
@@ -76,14 +87,17 @@ class MultiScaleQuantizer(nn.Module):
         scale_sizes,
         down_mode: str = 'area',
         up_mode: str = 'bilinear',
+        input_down_mode: str = 'bilinear',
     ) -> None:
         super().__init__()
         check_choice(down_mode, DOWN_MODES, 'down_mode')
         check_choice(up_mode, UP_MODES, 'up_mode')
+        check_choice(input_down_mode, DOWN_MODES + ('trilinear',), 'input_down_mode')
         self.embed_dim = int(embed_dim)
         self.scale_sizes: list[tuple[int, int]] = check_scale_sizes(scale_sizes)
         self.down_mode = down_mode
         self.up_mode = 'bilinear' if up_mode == 'trilinear' else up_mode
+        self.input_down_mode = 'bilinear' if input_down_mode == 'trilinear' else input_down_mode
         # the schedule travels with the weights, so a checkpoint can be loaded under another one
         self.register_buffer('scale_schedule', torch.tensor(self.scale_sizes, dtype=torch.long))
 
@@ -175,10 +189,19 @@ class MultiScaleQuantizer(nn.Module):
         return self._resize(x, size or self.latent_size, self.up_mode)
 
     def resize_to_scale(self, x: torch.Tensor, k: int) -> torch.Tensor:
-        """Resize a latent-sized map ``(N, d, h, w)`` to scale ``k`` (0-based)."""
+        """Resize a latent-sized residual ``(N, d, h, w)`` to scale ``k`` (0-based) with the
+        down mode (what scale ``k`` quantizes)."""
         size = self.scale_sizes[k]
         if size[0] <= x.shape[-2] and size[1] <= x.shape[-1]:
             return self.downsample(x, size)
+        return self.upsample(x, size)
+
+    def resize_input_to_scale(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        """Resize a latent-sized running sum ``(N, d, h, w)`` to scale ``k`` (0-based) with
+        ``input_down_mode``: the AR model's input of scale ``k``."""
+        size = self.scale_sizes[k]
+        if size[0] <= x.shape[-2] and size[1] <= x.shape[-1]:
+            return self._resize(x, size, self.input_down_mode)
         return self.upsample(x, size)
 
     # ---- per-scale hooks (subclasses) ---------------------------------------------------

@@ -73,7 +73,7 @@ class MultiScaleBSQ(MultiScaleQuantizer):
         inv_temperature: inverse temperature of the soft bit probabilities.
         scale_init: initial ``alpha_k``: one float for all scales or K floats.
         learn_scales: train ``alpha_k`` (True) or keep them fixed (False).
-        **resampling: ``down_mode`` / ``up_mode``, interpolation (see
+        **resampling: ``down_mode`` / ``up_mode`` / ``input_down_mode``, interpolation (see
             :class:`MultiScaleQuantizer`, whose defaults apply).
     """
 

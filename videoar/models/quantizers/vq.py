@@ -5,9 +5,21 @@ of one codebook ``(V, d)`` shared by all scales (Euclidean distance, or cosine s
 l2-normalised vectors with ``cosine=True``; the emitted code is the raw codebook vector in both
 cases, as VAR's ``using_znorm``). ``codes_to_residual`` upsamples the code map to the latent size
 and applies the scale's refinement conv ``Phi_k(x) = (1 - phi_ratio) x + phi_ratio conv3x3(x)``;
-``phi_partitions`` convs are shared over the K scales, scale ``k`` using the one whose tick
-(evenly spaced in ``[0, 1]``) is closest to ``k / (K - 1)`` (VAR's ``PhiPartiallyShared``).
-``phi_partitions=0`` disables the refinement.
+``phi_partitions`` convs are shared over the K scales; scale ``k`` (0-based) uses the conv whose
+tick is closest to ``k / (K - 1)``, the ticks being ``P`` evenly spaced points
+``linspace(1 / (3P), 1 - 1 / (3P), P)`` for ``P = 4`` and ``linspace(1 / (2P), 1 - 1 / (2P), P)``
+for any other ``P``, in float64, ties going to the lower index (:func:`phi_schedule`; this is
+VAR's ``PhiPartiallyShared`` / ``PhiNonShared`` rule, tested against values worked out from it).
+``phi_partitions=0`` disables the refinement; ``phi_partitions=1`` shares one conv (VAR's
+``PhiShared``), ``phi_partitions=K`` gives one conv per scale.
+
+Differences from VAR's ``VectorQuantizer2`` at the defaults, and why (``configs/_base_/models/
+vq_var_parity.py`` sets VAR's choices; ``docs/method.md`` lists them):
+
+* ``up_mode='bilinear'`` (VAR: bicubic): bilinear never overshoots, so a code map's
+  contribution stays within the range of its codes, and it is the paper's (Eq. 2) choice;
+* ``codebook_weight`` and ``beta`` act on the summed pyramid once (VAR averages its loss over the
+  K partial sums); the codes, indices and reconstructions of a given codebook are the same.
 
 Losses: ``loss_commit = beta * mse(latent, quantized.detach())`` (encoder -> codes) and
 ``loss_codebook = codebook_weight * mse(quantized, latent.detach())`` (trains the codebook and
@@ -27,6 +39,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -49,6 +62,25 @@ class PhiConv(nn.Module):
         return x * (1 - self.ratio) + self.conv(x) * self.ratio
 
 
+def phi_schedule(num_phis: int, num_scales: int) -> list[int]:
+    """The refinement conv of each of ``num_scales`` scales when ``num_phis`` convs are shared.
+
+    Ticks ``linspace(1/(3P), 1 - 1/(3P), P)`` for ``P = 4`` convs, ``linspace(1/(2P), 1 - 1/(2P),
+    P)`` otherwise, in float64; scale ``k`` takes the tick nearest to ``k / (K - 1)`` (the first on
+    ties; ``0`` for a single scale). Example: 4 convs over 10 scales -> ``[0, 0, 1, 1, 1, 2, 2, 3,
+    3, 3]``. Empty for ``num_phis = 0``.
+    """
+    if num_phis <= 0:
+        return []
+    margin = 1 / 3 / num_phis if num_phis == 4 else 1 / 2 / num_phis
+    ticks = np.linspace(margin, 1 - margin, num_phis, dtype=np.float64)
+    schedule = []
+    for k in range(num_scales):
+        position = k / (num_scales - 1) if num_scales > 1 else 0.0
+        schedule.append(int(np.argmin(np.abs(ticks - position))))
+    return schedule
+
+
 @QUANTIZERS.register_module()
 class MultiScaleVQ(MultiScaleQuantizer):
     """Multi-scale residual VQ with one shared codebook (labels are indices).
@@ -57,7 +89,7 @@ class MultiScaleVQ(MultiScaleQuantizer):
         embed_dim: latent channels ``d`` (= code dimension).
         scale_sizes: ``[(h_1, w_1), ..., (h_K, w_K)]``.
         codebook_size: number of codes ``V``.
-        down_mode / up_mode: interpolation (see :class:`MultiScaleQuantizer`).
+        down_mode / up_mode / input_down_mode: interpolation (see :class:`MultiScaleQuantizer`).
         beta: commitment weight.
         codebook_weight: weight of the codebook (+ Phi) loss.
         cosine: nearest code by cosine similarity of l2-normalised vectors.
@@ -77,6 +109,7 @@ class MultiScaleVQ(MultiScaleQuantizer):
         codebook_size: int = 1024,
         down_mode: str = 'area',
         up_mode: str = 'bilinear',
+        input_down_mode: str = 'bilinear',
         beta: float = 0.25,
         codebook_weight: float = 1.0,
         cosine: bool = False,
@@ -86,7 +119,13 @@ class MultiScaleVQ(MultiScaleQuantizer):
         dead_code_threshold: float = 0.0,
         usage_decay: float = 0.99,
     ) -> None:
-        super().__init__(embed_dim, scale_sizes, down_mode=down_mode, up_mode=up_mode)
+        super().__init__(
+            embed_dim,
+            scale_sizes,
+            down_mode=down_mode,
+            up_mode=up_mode,
+            input_down_mode=input_down_mode,
+        )
         check_positive(self.embed_dim, 'embed_dim')
         check_positive(codebook_size, 'codebook_size')
         if beta < 0 or codebook_weight < 0:
@@ -110,6 +149,7 @@ class MultiScaleVQ(MultiScaleQuantizer):
         self.phis = nn.ModuleList(
             PhiConv(self.embed_dim, phi_ratio, phi_kernel_size) for _ in range(phi_partitions)
         )
+        self._phi_schedule = phi_schedule(phi_partitions, self.num_scales)
         self.register_buffer('usage_ema', torch.ones(self.codebook_size), persistent=False)
         self._batch_counts: torch.Tensor | None = None
         self._restart_pool: list[torch.Tensor] = []
@@ -129,14 +169,9 @@ class MultiScaleVQ(MultiScaleQuantizer):
 
     def phi_index(self, k: int) -> int | None:
         """Index of the refinement conv used at scale ``k`` (``None`` without Phi)."""
-        num = len(self.phis)
-        if num == 0:
+        if len(self.phis) == 0:
             return None
-        if num == 1:
-            return 0
-        pos = k / (self.num_scales - 1) if self.num_scales > 1 else 0.0
-        ticks = torch.linspace(1 / 3 / num, 1 - 1 / 3 / num, num)
-        return int((ticks - pos).abs().argmin())
+        return self._phi_schedule[k]
 
     # ---- per-scale quantisation ----------------------------------------------------------
     def nearest_codes(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -6,14 +6,17 @@ frame ``t``::
 
     cum = 0                                                            # (N, d, h, w)
     for k in 0..K-1:
-        input[t, k] = resize_to_scale(S_{t-1}, 0)   (zeros for t = 0)    if k == 0
-                      resize_to_scale(cum, k)                            if k > 0
+        input[t, k] = resize_input_to_scale(S_{t-1}, 0)  (zeros, t = 0)  if k == 0
+                      resize_input_to_scale(cum, k)                      if k > 0
         codes[t, k] = labels_to_codes(labels[t, k], k)     (teacher forcing: quantize_residual(
                                                             latent_t - cum, k), maybe flipped)
         cum += codes_to_residual(codes[t, k], k)
     S_t = cum
 
-The zeros of block ``(0, 0)`` are where the model puts its start token. A change to any of these
+Inputs are resized with the quantizer's ``input_down_mode`` ('bilinear', the paper's Eq. 2 /
+Eq. 6), which never changes a label; what scale ``k`` quantizes is resized with its ``down_mode``
+inside ``quantize_residual``. The zeros of block ``(0, 0)`` are where the model puts its start
+token. A change to any of these
 rules is made in :class:`ResidualPyramid` and reaches training and sampling alike.
 
 Two walks use the class:
@@ -76,7 +79,7 @@ class ResidualPyramid:
 
     Args:
         quantizer: a :class:`MultiScaleQuantizer` (``scale_sizes``, ``embed_dim``,
-            ``resize_to_scale``, ``labels_to_codes``, ``codes_to_residual``).
+            ``resize_input_to_scale``, ``labels_to_codes``, ``codes_to_residual``).
         rows: ``N``, the frames walked together.
         device: where the sums live.
         prev_sum: ``(N, d, h, w)`` final sum of each row's previous frame, or ``None`` (the rows
@@ -105,10 +108,10 @@ class ResidualPyramid:
     def scale_input(self, k: int) -> torch.Tensor:
         """The input map of scale ``k`` of the current frame: ``(N, d, h_k, w_k)`` fp32."""
         if k > 0:
-            return self.quantizer.resize_to_scale(self.running_sum, k)
+            return self.quantizer.resize_input_to_scale(self.running_sum, k)
         if self.prev_sum is None:
             return self._zeros(self.quantizer.scale_sizes[0])
-        return self.quantizer.resize_to_scale(self.prev_sum, 0)
+        return self.quantizer.resize_input_to_scale(self.prev_sum, 0)
 
     def residual(self, latent: torch.Tensor) -> torch.Tensor:
         """What scale ``k`` quantizes: ``latent (N, d, h, w)`` minus the running sum."""

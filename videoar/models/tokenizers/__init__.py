@@ -1,7 +1,7 @@
 """Causal video tokenizer, its 2D counterpart, training model, losses and checkpoint loading."""
 
 from .causal_tokenizer import CausalVideoTokenizer, ImageTokenizer2D
-from .checkpoint import load_tokenizer_checkpoint
+from .checkpoint import inflate_tokenizer_checkpoint, load_tokenizer_checkpoint
 from .discriminator import LeCAM, PatchDiscriminator3D, hinge_d_loss, hinge_g_loss
 from .perceptual import PerceptualLoss
 from .video_tokenizer import (
@@ -22,6 +22,7 @@ __all__ = [
     'bits_per_clip',
     'hinge_d_loss',
     'hinge_g_loss',
+    'inflate_tokenizer_checkpoint',
     'load_tokenizer_checkpoint',
     'tokens_per_clip',
 ]

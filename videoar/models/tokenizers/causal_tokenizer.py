@@ -7,8 +7,9 @@ frames ``<= ceil(f / tau)``. There is no temporal normalisation (GroupNorm per f
 
 ``ImageTokenizer2D`` is the same network with 2D convolutions (``(B, 3, H, W)`` images);
 ``CausalVideoTokenizer.inflate_from_2d`` loads its weights into the temporally last slice of
-every 3D kernel (the rest zero, MAGVIT-v2 style), after which the video tokenizer reproduces the
-image tokenizer exactly on every single frame.
+every 3D kernel. The rest is zero (``temporal_init='zero'``, MAGVIT-v2 style; the video tokenizer
+then reproduces the image tokenizer exactly on every single frame) or keeps its random
+initialisation (``'random'``, as the VideoAR paper describes).
 """
 
 from __future__ import annotations
@@ -206,11 +207,12 @@ class CausalVideoTokenizer(_TokenizerBase):
         return self.decode(self.encode(video))
 
     # ---- inflation -----------------------------------------------------------------------
-    def inflate_from_2d(self, state_dict_2d: dict) -> None:
+    def inflate_from_2d(self, state_dict_2d: dict, temporal_init: str = 'zero') -> None:
         """Load a 2D tokenizer's weights (same config): 2D kernels go into the last time slice.
 
         ``state_dict_2d`` is an :class:`ImageTokenizer2D` state dict (an optional ``tokenizer.``
-        prefix is stripped).
+        prefix is stripped). ``temporal_init``: ``'zero'`` (the other time slices are zero) or
+        ``'random'`` (they keep this model's current, random initialisation).
         """
         state_dict_2d = {
             (k[len('tokenizer.') :] if k.startswith('tokenizer.') else k): v
@@ -221,13 +223,16 @@ class CausalVideoTokenizer(_TokenizerBase):
             if isinstance(module, TimeExpand):  # 3D-only: reset to the identity
                 module.reset_identity()
                 keep += [f'{name}.{key}' for key in module.state_dict()]
-        self.load_state_dict(inflate_state_dict(state_dict_2d, self.state_dict(), keep))
+        inflated = inflate_state_dict(state_dict_2d, self.state_dict(), keep, temporal_init)
+        self.load_state_dict(inflated)
 
     @classmethod
-    def from_2d(cls, tokenizer_2d: ImageTokenizer2D) -> CausalVideoTokenizer:
+    def from_2d(
+        cls, tokenizer_2d: ImageTokenizer2D, temporal_init: str = 'zero'
+    ) -> CausalVideoTokenizer:
         """Build the 3D tokenizer of ``tokenizer_2d``'s config, inflated from its weights."""
         model = cls(**tokenizer_2d.config)
-        model.inflate_from_2d(tokenizer_2d.state_dict())
+        model.inflate_from_2d(tokenizer_2d.state_dict(), temporal_init)
         return model
 
 

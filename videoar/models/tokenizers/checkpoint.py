@@ -53,3 +53,33 @@ def load_tokenizer_checkpoint(
         if freeze_modules:
             freeze(module)
     return tokenizer, quantizer
+
+
+def inflate_tokenizer_checkpoint(
+    path: str, tokenizer: nn.Module, quantizer: nn.Module, temporal_init: str = 'zero'
+):
+    """Initialise a video tokenizer and its quantizer from an image-tokenizer checkpoint.
+
+    Args:
+        path: a :class:`VideoTokenizer` checkpoint whose tokenizer is an ``ImageTokenizer2D``
+            of the same architecture (the image-tokenizer stage of the tokenizer recipe).
+        tokenizer: a built tokenizer with ``inflate_from_2d`` (``CausalVideoTokenizer``).
+        quantizer: the quantizer of the same config; loaded as it is (it works per frame).
+        temporal_init: ``'zero'`` or ``'random'`` for the time slices the 2D kernels do not fill
+            (see :meth:`CausalVideoTokenizer.inflate_from_2d`).
+
+    Raises:
+        KeyError: the checkpoint holds no ``tokenizer.`` weights, or another layout.
+    """
+    state = load_state_dict(path)
+    sub = _sub_state(state, 'tokenizer.')
+    if not sub:
+        raise KeyError(
+            f'{path!r} holds no tokenizer. weights; is it a VideoTokenizer checkpoint of an '
+            f'ImageTokenizer2D? (first keys: {list(state)[:5]})'
+        )
+    tokenizer.inflate_from_2d(sub, temporal_init)
+    quantizer_state = _sub_state(state, 'quantizer.')
+    if quantizer_state:
+        load_adapted_state_dict(quantizer, quantizer_state, logger='silent', strict=True)
+    return tokenizer, quantizer

@@ -8,11 +8,15 @@ weights onto the 3D model key by key.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .layers import Downsample, FrameGroupNorm, ResBlock, Upsample, make_conv, num_groups
+
+INFLATE_INITS = ('zero', 'random')
 
 
 class _StagedNetwork(nn.Module):
@@ -137,15 +141,22 @@ class Decoder(_StagedNetwork):
         return self.conv_out(F.silu(self.norm_out(h)), cache)
 
 
-def inflate_state_dict(state_dict_2d: dict, state_dict_3d: dict, keep_3d=()) -> dict:
+def inflate_state_dict(
+    state_dict_2d: dict, state_dict_3d: dict, keep_3d=(), temporal_init: str = 'zero'
+) -> dict:
     """Map a 2D model's weights onto a 3D model of the same layout.
 
     A 2D kernel ``(O, I, kh, kw)`` goes into the temporally last slice of the 3D kernel
-    ``(O, I, kt, kh, kw)`` (the current frame of a causal conv); the other slices are zero.
-    Every other tensor is copied. Keys in ``keep_3d`` (3D-only modules, e.g. the identity
-    :class:`TimeExpand`) keep their 3D values. Raises ``KeyError``/``ValueError`` on a layout
-    mismatch.
+    ``(O, I, kt, kh, kw)`` (the current frame of a causal conv). The other slices are zero
+    (``temporal_init='zero'``, MAGVIT-v2's choice: the 3D model then reproduces the 2D one on a
+    single frame) or random (``'random'``, the VideoAR paper's "remaining temporal parameters
+    randomly initialised": PyTorch's default conv init, Kaiming-uniform with ``a = sqrt(5)``
+    over the 3D fan-in, drawn from the global RNG). Every other tensor is copied.
+    Keys in ``keep_3d`` (3D-only modules, e.g. the identity :class:`TimeExpand`) keep their 3D
+    values. Raises ``KeyError``/``ValueError`` on a layout mismatch.
     """
+    if temporal_init not in INFLATE_INITS:
+        raise ValueError(f'temporal_init must be one of {INFLATE_INITS}, got {temporal_init!r}.')
     keep_3d = set(keep_3d)
     missing = sorted(set(state_dict_3d) - set(state_dict_2d) - keep_3d)
     unexpected = sorted(set(state_dict_2d) - set(state_dict_3d))
@@ -166,6 +177,8 @@ def inflate_state_dict(state_dict_2d: dict, state_dict_3d: dict, keep_3d=()) -> 
                     f'{name}: cannot inflate {tuple(source.shape)} into {tuple(target.shape)}'
                 )
             weight = torch.zeros_like(target)
+            if temporal_init == 'random':
+                nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
             weight[:, :, -1] = source.to(target.dtype)
             out[name] = weight
         else:

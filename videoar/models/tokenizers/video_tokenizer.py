@@ -28,11 +28,14 @@ from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from torch import nn
 
+from videoar.io.checkpoint import resolve_checkpoint
 from videoar.models.sequence import labels_to_latent
 from videoar.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS, QUANTIZERS, TOKENIZERS
-from videoar.utils import ConfigError, build_checked
+from videoar.utils import ConfigError, build_checked, check_choice
 
+from .checkpoint import inflate_tokenizer_checkpoint
 from .discriminator import LeCAM, hinge_d_loss, hinge_g_loss
+from .networks import INFLATE_INITS
 
 
 @MODELS.register_module()
@@ -51,6 +54,15 @@ class VideoTokenizer(BaseModel):
         gan_weight: generator hinge-loss weight.
         disc_start_iter: training step from which the GAN terms are on.
         lecam_weight / lecam_decay: LeCAM regularisation of the discriminator.
+        inflate_from: optional image-tokenizer checkpoint (a file, a work directory, or
+            ``dict(work_dir=, command=)``) of a ``VideoTokenizer`` with an ``ImageTokenizer2D``
+            of this architecture: the video tokenizer starts from its weights inflated to 3D and
+            the quantizer from its quantizer (the paper's §4.1 initialisation); the
+            discriminator starts from scratch. A resumed run overwrites them from its own
+            checkpoint.
+        inflate_init: ``'zero'`` (the other time slices of each 3D kernel are zero: the first
+            frame is reconstructed exactly as by the image tokenizer) or ``'random'`` (they keep
+            their random initialisation, as the paper describes).
         data_preprocessor / init_cfg: as in mmengine.
     """
 
@@ -68,6 +80,8 @@ class VideoTokenizer(BaseModel):
         disc_start_iter: int = 0,
         lecam_weight: float = 0.0,
         lecam_decay: float = 0.999,
+        inflate_from: str | dict | None = None,
+        inflate_init: str = 'zero',
         data_preprocessor: dict | None = None,
         init_cfg: dict | None = None,
     ) -> None:
@@ -104,6 +118,27 @@ class VideoTokenizer(BaseModel):
         self.lecam_weight = float(lecam_weight)
         self.lecam = LeCAM(lecam_decay) if self.discriminator is not None else None
         self.register_buffer('train_steps', torch.zeros((), dtype=torch.long))
+        self.inflated_from = self._inflate(inflate_from, inflate_init)
+
+    def _inflate(self, inflate_from, inflate_init: str) -> str | None:
+        """Initialise from an image-tokenizer checkpoint (see ``inflate_from``); its path."""
+        check_choice(inflate_init, INFLATE_INITS, 'model.inflate_init')
+        path = resolve_checkpoint(inflate_from, 'model.inflate_from')
+        if path is None:
+            return None
+        if not callable(getattr(self.tokenizer, 'inflate_from_2d', None)):
+            raise ConfigError(
+                f'model.inflate_from needs a tokenizer that inflates 2D weights '
+                f'(CausalVideoTokenizer); {type(self.tokenizer).__name__} does not.'
+            )
+        try:
+            inflate_tokenizer_checkpoint(path, self.tokenizer, self.quantizer, inflate_init)
+        except (KeyError, ValueError, RuntimeError) as err:
+            raise ConfigError(
+                f'model.inflate_from={path!r} does not fit this tokenizer: train the image '
+                f'tokenizer with the same architecture (tokenizer type ImageTokenizer2D). {err}'
+            ) from err
+        return path
 
     # ---- helpers used by the AR model and the tools --------------------------------------
     def encode_latent(self, video: torch.Tensor) -> torch.Tensor:
