@@ -188,3 +188,26 @@ def test_unknown_names_are_none_from_get_and_explained_at_build(fresh_plugins):
     assert MASKINGS.get('BlockCausalMsk') is None
     with pytest.raises(KeyError, match='Did you mean: BlockCausalMask'):
         MASKINGS.build(dict(type='BlockCausalMsk'))
+
+
+def test_plugins_load_once_at_the_first_build_not_at_import(tmp_path, monkeypatch, fresh_plugins):
+    registry = fresh_plugins
+    site = make_dist(tmp_path / 'site', 'videoar-counted', {'counted': 'videoar_counted_plugin'})
+    (site / 'videoar_counted_plugin.py').write_text(
+        'import builtins\nbuiltins.videoar_counted_imports = getattr(builtins, '
+        "'videoar_counted_imports', 0) + 1\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    import builtins
+
+    try:
+        assert getattr(builtins, 'videoar_counted_imports', 0) == 0  # not imported by import
+        MASKINGS.build(dict(type='BlockCausalMask'))  # the first build loads the plugins
+        MASKINGS.build(dict(type='BlockCausalMask'))
+        assert MASKINGS.get('NoSuchMask') is None  # a miss does not reload them either
+        assert builtins.videoar_counted_imports == 1
+        assert [p['name'] for p in registry.loaded_plugins()] == ['counted']
+    finally:
+        sys.modules.pop('videoar_counted_plugin', None)
+        if hasattr(builtins, 'videoar_counted_imports'):
+            del builtins.videoar_counted_imports

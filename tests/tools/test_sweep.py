@@ -82,7 +82,7 @@ def test_sweep_tables_resume_and_failures(tmp_path, repo_root, run_tool, subproc
     assert not (work / 'runs' / 'lr-high' / 'seed1' / 'metrics.json').exists()
 
     # 2. re-run: only the missing runs; the broken setting is retried once, then reported
-    done = run_tool('tools/sweep.py', sweep, timeout=600)
+    done = run_tool('tools/sweep.py', sweep, '--max-parallel', '2', timeout=900)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # a run failed
     assert '1 already done, 5 to run' in done.stdout
     assert first.stat().st_mtime == first_mtime  # not trained or evaluated again
@@ -91,16 +91,13 @@ def test_sweep_tables_resume_and_failures(tmp_path, repo_root, run_tool, subproc
 
     runs = {(r['setting'], r['seed']): r for r in read_csv(work / 'runs.csv')}
     assert len(runs) == 6
-    assert runs[('broken', '0')]['state'] == 'failed' and runs[('broken', '0')]['attempts'] == '2'
-    assert (
-        'num_heads' in runs[('broken', '0')]['error']
-        or 'divisible' in runs[('broken', '0')]['error']
-    )
+    broken = runs[('broken', '0')]
+    assert broken['state'] == 'failed' and broken['attempts'] == '2'
+    assert 'num_heads' in broken['error'] or 'divisible' in broken['error']
     for setting in ('lr-low', 'lr-high'):
         for seed in (0, 1):
-            record = json.loads(
-                (work / 'runs' / setting / f'seed{seed}' / 'metrics.json').read_text()
-            )
+            path = work / 'runs' / setting / f'seed{seed}' / 'metrics.json'
+            record = json.loads(path.read_text())
             assert record['protocol']['num_samples'] == 2 and 'psnr' in record['protocols']
             assert record['run']['options']['randomness.seed'] == seed
             assert float(runs[(setting, str(seed))]['psnr']) == record['metrics']['psnr']
@@ -110,18 +107,20 @@ def test_sweep_tables_resume_and_failures(tmp_path, repo_root, run_tool, subproc
     low = [float(runs[('lr-low', s)]['psnr']) for s in '01']
     high = [float(runs[('lr-high', s)]['psnr']) for s in '01']
     assert float(summary['lr-low']['mean']) == pytest.approx(sum(low) / 2)
-    assert float(summary['lr-high']['diff_mean']) == pytest.approx(
-        (high[0] - low[0] + high[1] - low[1]) / 2
-    )
+    paired = (high[0] - low[0] + high[1] - low[1]) / 2
+    assert float(summary['lr-high']['diff_mean']) == pytest.approx(paired)
     assert summary['lr-high']['diff_n'] == '2' and summary['broken']['n'] == '0'
     md = (work / 'sweep.md').read_text()
     assert '## psnr' in md and 'Runs not done' in md and 'broken/seed1 | failed' in md
     assert '95% Student-t interval' in md
     assert (work / 'sweep_psnr.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
-    # 3. once more: nothing left but the broken runs
+    # 3. once more, without the broken setting: every run is skipped, nothing starts
+    write_sweep(tmp_path, config, work)
     again = run_tool('tools/sweep.py', sweep, timeout=600)
-    assert '4 already done, 2 to run' in again.stdout
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert '4 already done, 0 to run' in again.stdout and 'started' not in again.stdout
+    assert first.stat().st_mtime == first_mtime
 
 
 def test_submitit_local_executor_runs_the_sweep(tmp_path, repo_root, run_tool):

@@ -26,7 +26,7 @@ from scipy import stats
 
 from videoar.io.records import read_json, write_json
 
-from .plan import METRICS_FILE, RunSpec, read_status
+from .plan import METRICS_FILE, RunSpec, now, read_status
 from .spec import SweepSpec
 
 CONFIDENCE = 0.95
@@ -137,19 +137,27 @@ def _protocol_lines(records: list[dict]) -> list[str]:
     lines += [f'- {k}: `{v}`' for k, v in first.items()]
     for name, protocol in (done[0]['protocols'] or {}).items():
         extractor = protocol.get('classifier') or protocol.get('extractor') or {}
-        weights = extractor.get('weights_sha256', '')
-        lines.append(f'- {name}: {extractor.get("name", "")} {weights[:12]}'.rstrip())
+        if extractor:
+            weights = extractor.get('weights_sha256', '')
+            lines.append(f'- {name}: {extractor.get("name", "")} (weights {weights[:12]})')
     lines.append('- every finished run used this protocol' if same else
                  '- WARNING: the runs do not share one protocol; see each metrics.json')  # fmt: skip
     return lines + ['']
 
 
-def markdown(spec: SweepSpec, records, summaries, metrics, wall_time_s=None) -> str:
+def _times(records, invocations) -> str:
+    runs = sum(r['wall_time_s'] or 0.0 for r in records if r['state'] == 'done')
+    calls = [i['wall_time_s'] for i in invocations if i.get('wall_time_s')]
+    text = f' Wall time: {sum(calls) / 60:.1f} min over {len(calls)} invocation(s)' if calls else ''
+    return text + f' (the finished runs took {runs / 60:.1f} min one after another).'
+
+
+def markdown(spec: SweepSpec, records, summaries, metrics, invocations=()) -> str:
     settings = [s.name for s in spec.settings]
     done = sum(r['state'] == 'done' for r in records)
     lines = [f'# Sweep {spec.name}', '',
              f'{done}/{len(records)} runs done; seeds {spec.seeds}; control: `{spec.control}`.'
-             + (f' Wall time of this invocation: {wall_time_s / 60:.1f} min.' if wall_time_s else ''),
+             + _times(records, invocations),
              '', f'Mean ± sd over seeds (sd with ddof=1). Paired difference: setting - control '
              f'per seed, mean and {int(CONFIDENCE * 100)}% Student-t interval over the seeds '
              'both finished.', '']  # fmt: skip
@@ -191,12 +199,19 @@ def write_results(spec: SweepSpec, runs: list[RunSpec], wall_time_s=None) -> dic
                      wall_time_s=r['wall_time_s'], **{m: r['metrics'].get(m) for m in metrics},
                      error=r['error']) for r in records]  # fmt: skip
     _write_csv(osp.join(root, 'runs.csv'), run_rows or [{}])
-    text = markdown(spec, records, summaries, metrics, wall_time_s)
+    previous = read_json(osp.join(root, 'sweep.json')) or {}
+    invocations = list(previous.get('invocations') or [])
+    if not invocations and previous.get('wall_time_s'):  # written before invocations were kept
+        invocations.append(dict(wall_time_s=previous['wall_time_s']))
+    if wall_time_s is not None:
+        done = sum(r['state'] == 'done' for r in records)
+        invocations.append(dict(finished=now(), wall_time_s=wall_time_s, runs_done=done))
+    text = markdown(spec, records, summaries, metrics, invocations)
     with open(osp.join(root, 'sweep.md'), 'w') as f:
         f.write(text)
     write_json(osp.join(root, 'sweep.json'), dict(
         name=spec.name, control=spec.control, seeds=spec.seeds, metrics=metrics,
-        summaries=[vars(s) for s in summaries], runs=records, wall_time_s=wall_time_s,
+        summaries=[vars(s) for s in summaries], runs=records, invocations=invocations,
     ))  # fmt: skip
     plots = write_plots(root, summaries, records, settings, spec.control, metrics)
     return dict(records=records, summaries=summaries, metrics=metrics, markdown=text, plots=plots)

@@ -52,7 +52,8 @@ def run_sweep(spec: SweepSpec, dry_run: bool = False, report_only: bool = False,
     if not report_only:
         for run in runs:
             claim_run_dir(run)
-        todo = pending_runs(runs)
+        # seed by seed (all settings of seed 0 first): a sweep stopped early still has pairs
+        todo = sorted(pending_runs(runs), key=lambda run: spec.seeds.index(run.seed))
         say(f'{len(runs)} runs ({len(spec.settings)} settings x {len(spec.seeds)} seeds); '
             f'{len(runs) - len(todo)} already done, {len(todo)} to run '
             f'({executor_options["type"]} executor).')  # fmt: skip
@@ -64,7 +65,7 @@ def run_sweep(spec: SweepSpec, dry_run: bool = False, report_only: bool = False,
     failed = [r for r in results['records'] if r['state'] != 'done']
     for record in failed:
         say(f'NOT DONE {record["setting"]}/seed{record["seed"]} ({record["state"]}): '
-            f'{(record["error"] or "").splitlines()[-1:]}')  # fmt: skip
+            f'{((record["error"] or "").strip().splitlines() or [""])[-1]}')  # fmt: skip
     say(
         f'results: {osp.abspath(osp.join(spec.work_dir, "sweep.md"))} '
         f'(+ sweep.csv, runs.csv, {len(results["plots"])} plot(s)); wall time {wall / 60:.1f} min'
