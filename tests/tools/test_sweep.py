@@ -34,7 +34,8 @@ def write_tiny_config(tmp_path, repo_root, iters=2):
     return str(path)
 
 
-def write_sweep(tmp_path, config, work_dir, failing=False, max_parallel=2, executor=None):
+def write_sweep(tmp_path, config, work_dir, failing=False, max_parallel=2, executor=None,
+                seeds=(0, 1)):
     settings = [dict(name='lr-low', options={'optim_wrapper.optimizer.lr': 1e-4}),
                 dict(name='lr-high', options={'optim_wrapper.optimizer.lr': 1e-2})]  # fmt: skip
     if failing:  # 32 channels cannot be split into 3 heads: fails when the model is built
@@ -42,7 +43,7 @@ def write_sweep(tmp_path, config, work_dir, failing=False, max_parallel=2, execu
     executor = executor or dict(type='local', max_parallel=max_parallel, threads_per_run=1)
     path = tmp_path / 'sweep.py'
     path.write_text(
-        f'config = {config!r}\nsettings = {settings!r}\nseeds = [0, 1]\n'
+        f'config = {config!r}\nsettings = {settings!r}\nseeds = {list(seeds)!r}\n'
         f"control = 'lr-low'\nmetrics = ['psnr']\nexecutor = {executor!r}\n"
         f'work_dir = {str(work_dir)!r}\n'
     )
@@ -128,13 +129,13 @@ def test_submitit_local_executor_runs_the_sweep(tmp_path, repo_root, run_tool):
     config = write_tiny_config(tmp_path, repo_root, iters=1)
     work = tmp_path / 'sweep'
     executor = dict(type='submitit', cluster='local', timeout_min=10, threads_per_run=1)
-    sweep = write_sweep(tmp_path, config, work, executor=executor)
+    sweep = write_sweep(tmp_path, config, work, executor=executor, seeds=[0])
     proc = run_tool('tools/sweep.py', sweep, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert 'submitted 4 job(s)' in proc.stdout
+    assert 'submitted 2 job(s)' in proc.stdout
     assert len(os.listdir(work / 'submitit')) > 0  # submitit's job folder (logs, pickles)
     rows = read_csv(work / 'runs.csv')
-    assert [r['state'] for r in rows] == ['done'] * 4 and all(r['psnr'] for r in rows)
+    assert [r['state'] for r in rows] == ['done'] * 2 and all(r['psnr'] for r in rows)
 
 
 def test_grid_shortcut_and_upfront_check(tmp_path, repo_root, run_tool):
