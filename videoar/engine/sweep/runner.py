@@ -68,7 +68,8 @@ def run_sweep(spec: SweepSpec, dry_run: bool = False, report_only: bool = False,
             f'{((record["error"] or "").strip().splitlines() or [""])[-1]}')  # fmt: skip
     say(
         f'results: {osp.abspath(osp.join(spec.work_dir, "sweep.md"))} '
-        f'(+ sweep.csv, runs.csv, {len(results["plots"])} plot(s)); wall time {wall / 60:.1f} min'
+        f'(+ sweep.csv, runs.csv, {len(results["plots"])} plot(s))'
+        + ('' if report_only else f'; wall time {wall / 60:.1f} min')
     )
     results['wall_time_s'] = wall
     return results
