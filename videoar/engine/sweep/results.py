@@ -249,7 +249,7 @@ def write_plots(root, summaries, records, settings, control, metrics) -> list[st
             axis.grid(axis='x', alpha=0.3)
         right.axvline(0.0, color='k', lw=0.8)
         left.set_xlabel(f'{metric} (seeds in grey; mean ± sd)')
-        right.set_xlabel(f'{metric}: setting - {control} (paired, 95% t-interval)')
+        right.set_xlabel(f'setting - {control}\n(paired by seed, 95% t-interval)')
         fig.tight_layout()
         path = osp.join(root, f'sweep_{metric.replace("/", "_")}.png')
         fig.savefig(path, dpi=100)
