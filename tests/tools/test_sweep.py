@@ -34,8 +34,9 @@ def write_tiny_config(tmp_path, repo_root, iters=2):
     return str(path)
 
 
-def write_sweep(tmp_path, config, work_dir, failing=False, max_parallel=2, executor=None,
-                seeds=(0, 1)):
+def write_sweep(
+    tmp_path, config, work_dir, failing=False, max_parallel=2, executor=None, seeds=(0, 1)
+):
     settings = [dict(name='lr-low', options={'optim_wrapper.optimizer.lr': 1e-4}),
                 dict(name='lr-high', options={'optim_wrapper.optimizer.lr': 1e-2})]  # fmt: skip
     if failing:  # 32 channels cannot be split into 3 heads: fails when the model is built
