@@ -1,4 +1,5 @@
-"""Every registry resolves a registered name and explains an unknown one."""
+"""Every registry resolves a registered name; an unknown one is ``None`` from ``get`` (mmengine's
+contract) and an explained error from ``build``."""
 
 import pytest
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -25,8 +26,9 @@ def test_registry_resolves_and_explains(reg):
     reg.register_module(name=name, module=_Probe, force=True)
     try:
         assert reg.get(name) is _Probe
+        assert reg.get(name[:-2] + 'xx') is None  # mmengine's contract, which plugins rely on
         with pytest.raises(UnknownComponentError) as err:
-            reg.get(name[:-2] + 'xx')
+            reg.build(dict(type=name[:-2] + 'xx'))
         message = str(err.value)
         assert reg.name in message
         assert name in message  # the available names are listed, and the close match suggested
@@ -45,9 +47,17 @@ def test_domain_registries_stand_alone_and_generic_ones_are_children():
 def test_mmengine_root_build_finds_videoar_components_under_default_scope():
     # the Runner builds through mmengine's root registries; the default scope routes to ours
     with DefaultScope.overwrite_default_scope('videoar'):
-        reg = MMENGINE_MODELS
-        with pytest.raises(KeyError, match='videoar .model. registry'):
-            reg.build(dict(type='NoSuchModelAnywhere'))
+        with pytest.raises(KeyError, match='videoar::model registry'):
+            MMENGINE_MODELS.build(dict(type='NoSuchModelAnywhere'))
+
+
+def test_the_runner_path_explains_an_unknown_model_type(tmp_path):
+    from videoar.engine import launch
+
+    cfg = launch.load_config('configs/ablations/videoar_paper-default.py',
+                             {'model.type': 'VideoARR', 'work_dir': str(tmp_path)})  # fmt: skip
+    with pytest.raises(UnknownComponentError, match='Did you mean: VideoAR'):
+        launch.build_runner(cfg)
 
 
 def test_locations_resolve_lazily_in_a_fresh_process(tmp_path):

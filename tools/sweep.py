@@ -1,121 +1,98 @@
-"""Run an ablation sweep: one training run per combination of --cfg-options values.
+"""Run an ablation sweep: settings x seeds, each run trained, evaluated and tabulated.
 
-    python tools/sweep.py configs/videoar_stage2.py \
-        --grid model.corrector.type=NoCorrection,CrossFrameErrorCorrection \
-               model.masking.drop_prob=0.0,0.2 \
-        --cfg-options train_cfg.max_iters=200 --work-dir work_dirs/sweep_correction
+    python tools/sweep.py configs/ablations/sweep_table4_movingdigits.py
+    python tools/sweep.py SWEEP.py --dry-run            # the plan and the equivalent commands
+    python tools/sweep.py SWEEP.py --report-only        # tables and plots from finished runs
 
-Each run gets its own work dir named after its settings; a summary (``sweep.json`` and
-``sweep.md``) collects each run's settings, exit status and the last logged scalars. ``--dry-run``
-prints the commands. Values are parsed like ``--cfg-options`` (numbers, booleans, lists), and
-hooks may be addressed by type (``custom_hooks.EMAHook.momentum=0.001,0.01``). Every run's
-options are merged into the config before the first run starts, so a wrong key fails at once.
+A sweep file (mmengine Config syntax, see ``videoar/engine/sweep/spec.py`` and the README
+section "Sweeps") gives the base config, the axes of ``--cfg-options`` overrides, the seeds, the
+metrics, the evaluation, the executor (local or submitit/Slurm) and the control setting.
+Shortcut without a sweep file (a grid over one config)::
+
+    python tools/sweep.py configs/ablations/videoar_tiny-ablation_movingdigits.py \
+        --grid model.corrector.p_max=0.1,0.25 --seeds 0 1 2 --cfg-options train_cfg.max_iters=200
+
+Re-running skips the finished runs, resumes interrupted ones and retries failed ones. Results:
+``WORK_DIR/sweep.md``, ``sweep.csv``, ``runs.csv``, ``sweep_<metric>.png``.
 """
 
 import argparse
-import itertools
-import json
-import os
 import os.path as osp
-import re
-import subprocess
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
 
-from videoar.engine import launch  # noqa: E402
+from videoar.engine.sweep import build_spec, load_spec, run_sweep  # noqa: E402
 
 
-def parse_grid(items):
-    grid = []
+def parse_grid(items) -> dict:
+    """``['key=v1,v2', ...]`` -> ``{key: [v1, v2]}`` (values parsed as ``--cfg-options``)."""
+    grid = {}
     for item in items:
         if '=' not in item:
             raise SystemExit(f'--grid entries look like key=v1,v2 (got {item!r})')
         key, values = item.split('=', 1)
-        grid.append((key, [v for v in values.split(',') if v != '']))
+        parsed = []
+        for value in (v for v in values.split(',') if v != ''):
+            parsed.append(parse_options([f'{key}={value}'])[key])
+        grid[key] = parsed
     return grid
 
 
-def run_name(settings):
-    parts = [f'{k.split(".")[-1] if k.count(".") else k}-{v}' for k, v in settings]
-    return re.sub(r'[^A-Za-z0-9_.=-]+', '_', '_'.join(parts))[:120]
-
-
-def parse_options(items):
+def parse_options(items) -> dict:
     """``['k=v', ...]`` -> ``{k: v}`` parsed as ``--cfg-options`` (mmengine's ``DictAction``)."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     return parser.parse_args(['--cfg-options', *items] if items else []).cfg_options
 
 
-def check_runs(config, runs):
-    """Merge each run's options into the config (hooks by type too); fail before any run."""
-    for options in runs:
-        launch.load_config(config, parse_options(options))
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Run an ablation sweep (settings x seeds)')
+    parser.add_argument('file', help='a sweep file, or a train config together with --grid')
+    parser.add_argument('--grid', nargs='+', help='shortcut: key=v1,v2 ... over the config FILE')
+    parser.add_argument('--seeds', nargs='+', type=int, help='seeds (grid shortcut; default 0)')
+    parser.add_argument('--cfg-options', nargs='+', default=[], help='fixed overrides (shortcut)')
+    parser.add_argument('--no-eval', action='store_true',
+                        help='shortcut: report the last training scalars instead of evaluating')  # fmt: skip
+    parser.add_argument('--work-dir', help='the sweep directory (default: work_dirs/sweeps/NAME)')
+    parser.add_argument('--max-parallel', type=int, help='local executor: runs at once')
+    parser.add_argument('--threads', type=int, help='threads per run')
+    parser.add_argument('--dry-run', action='store_true', help='check and print the plan only')
+    parser.add_argument('--report-only', action='store_true',
+                        help='write the tables and plots from the finished runs; run nothing')  # fmt: skip
+    return parser.parse_args(argv)
 
 
-def last_scalars(work_dir):
-    for root, _, files in os.walk(work_dir):
-        if 'scalars.json' in files:
-            with open(osp.join(root, 'scalars.json')) as f:
-                lines = [json.loads(line) for line in f if line.strip()]
-            return lines[-1] if lines else {}
-    return {}
+def spec_from_args(args):
+    if not args.grid:
+        if args.seeds or args.cfg_options or args.no_eval:
+            raise SystemExit('--seeds, --cfg-options and --no-eval go with --grid; a sweep file '
+                             'sets seeds, cfg_options and evaluation itself.')  # fmt: skip
+        return load_spec(args.file, work_dir=args.work_dir)
+    name = 'grid_' + osp.splitext(osp.basename(args.file))[0]
+    raw = dict(config=args.file, grid=parse_grid(args.grid), seeds=args.seeds or [0],
+               cfg_options=parse_options(args.cfg_options), name=name)  # fmt: skip
+    if args.no_eval:
+        raw['evaluation'] = False
+    return build_spec(raw, source=None, work_dir=args.work_dir)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description='Grid sweep over --cfg-options values')
-    parser.add_argument('config')
-    parser.add_argument('--grid', nargs='+', required=True, help='key=v1,v2 ...')
-    parser.add_argument('--cfg-options', nargs='*', default=[], help='fixed overrides for all runs')
-    parser.add_argument('--work-dir', default=None)
-    parser.add_argument('--amp', action='store_true')
-    parser.add_argument('--dry-run', action='store_true')
-    args = parser.parse_args(argv)
-
-    grid = parse_grid(args.grid)
-    base_dir = args.work_dir or osp.join(
-        'work_dirs', 'sweep_' + osp.splitext(osp.basename(args.config))[0]
-    )
-    runs = []
-    for values in itertools.product(*[vals for _, vals in grid]):
-        settings = list(zip([k for k, _ in grid], values))
-        runs.append((settings, list(args.cfg_options) + [f'{k}={v}' for k, v in settings]))
-    check_runs(args.config, [options for _, options in runs])
-    summary = []
-    for settings, options in runs:
-        work_dir = osp.join(base_dir, run_name(settings))
-        cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), args.config,
-               '--work-dir', work_dir]  # fmt: skip
-        if args.amp:
-            cmd.append('--amp')
-        cmd += ['--cfg-options', *options]
-        print(' '.join(cmd), flush=True)
-        if args.dry_run:
-            continue
-        status = subprocess.call(cmd)
-        summary.append(dict(settings=dict(settings), work_dir=work_dir, returncode=status,
-                            last_scalars=last_scalars(work_dir)))  # fmt: skip
-    if args.dry_run:
-        return summary
-    os.makedirs(base_dir, exist_ok=True)
-    with open(osp.join(base_dir, 'sweep.json'), 'w') as f:
-        json.dump(summary, f, indent=2)
-    keys = sorted({k for run in summary for k in run['last_scalars'] if k.startswith('loss')})
-    lines = ['| ' + ' | '.join([k for k, _ in grid] + ['status'] + keys) + ' |']
-    lines.append('|' + '---|' * (len(grid) + 1 + len(keys)))
-    for run in summary:
-        row = [str(run['settings'][k]) for k, _ in grid] + [str(run['returncode'])]
-        row += [f'{run["last_scalars"].get(k, float("nan")):.4g}' for k in keys]
-        lines.append('| ' + ' | '.join(row) + ' |')
-    with open(osp.join(base_dir, 'sweep.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    print(f'[videoar] sweep summary: {osp.abspath(osp.join(base_dir, "sweep.md"))}')
-    return summary
+    args = parse_args(argv)
+    spec = spec_from_args(args)
+    overrides = {}
+    if args.max_parallel is not None:
+        overrides['max_parallel'] = args.max_parallel
+    if args.threads is not None:
+        overrides['threads_per_run'] = args.threads
+    results = run_sweep(spec, dry_run=args.dry_run, report_only=args.report_only,
+                        executor_overrides=overrides)  # fmt: skip
+    if results is None:
+        return 0
+    return 0 if all(r['state'] == 'done' for r in results['records']) else 1
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,18 +1,35 @@
-"""All registries of videoar.
+"""All registries of videoar, and the plugins found by installation.
 
 Generic registries are children of mmengine's roots, so mmengine's Runner finds our
 components under ``default_scope='videoar'``. Domain registries (tokenizers, quantizers, ...)
 stand alone, as mmagic's diffusion schedulers do. Every registry has ``locations=`` so a
 config's ``type='Name'`` resolves without manual imports.
 
-An unknown name raises :class:`UnknownComponentError` (a ``KeyError``) naming the registry,
-the available names and the closest matches.
+Lookups keep mmengine's contract: ``Registry.get`` of an unknown name returns ``None`` (mmengine
+and plugin code test for it). Building an unknown type raises :class:`UnknownComponentError` (a
+``KeyError``) naming the registry, the available names and the closest matches.
+
+Plugins: every installed distribution that declares an entry point in the group
+``videoar.plugins`` (see ``plugins/README.md``) is imported once per process, the first time any
+videoar registry builds a component or misses a name (so at config build time, before the
+Runner starts, and never merely by ``import videoar``). Its components are then available to
+configs without ``custom_imports``. Before the first plugin is imported, videoar's own modules
+(every registry's ``locations``) are imported, so a plugin that registers a name videoar already
+has is refused (:class:`PluginError`) unless it asks to replace it with
+``register_module(force=True)``. A plugin that fails to import stops the run with a
+:class:`PluginError` naming the plugin, its distribution and the error. The log lists each
+plugin loaded and what it registered (:func:`loaded_plugins` returns the same records).
+``VIDEOAR_PLUGINS=0`` turns discovery off; ``VIDEOAR_DISABLE_PLUGINS=name1,name2`` skips some.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
+import traceback
+from importlib import metadata
 
+from mmengine.logging import print_log
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -38,6 +55,8 @@ from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry as _MMRegistry
 
+PLUGIN_GROUP = 'videoar.plugins'
+
 
 class UnknownComponentError(KeyError):
     """Raised when a config names a ``type`` that no registry knows."""
@@ -46,8 +65,12 @@ class UnknownComponentError(KeyError):
         return str(self.args[0]) if self.args else ''
 
 
+class PluginError(RuntimeError):
+    """An installed plugin failed to import, or registered a name that exists already."""
+
+
 class Registry(_MMRegistry):
-    """An mmengine registry whose failed lookups explain themselves."""
+    """An mmengine registry that loads installed plugins and explains unknown names."""
 
     def _available_names(self) -> list[str]:
         names = set(self._module_dict)
@@ -58,21 +81,44 @@ class Registry(_MMRegistry):
         return sorted(names)
 
     def get(self, key):
+        """The registered class (or function) of ``key``, else ``None`` (mmengine's contract);
+        installed plugins are loaded first when ``key`` is not found."""
         obj = super().get(key)
-        if obj is None and isinstance(key, str):
-            scope, real_key = self.split_scope_key(key)
-            available = self._available_names()
-            close = difflib.get_close_matches(real_key, available, n=3, cutoff=0.5)
-            lower = [n for n in available if n.lower() == real_key.lower()]
-            close = list(dict.fromkeys(lower + close))
-            hint = f' Did you mean: {", ".join(close)}?' if close else ''
-            shown = ', '.join(available[:60]) + (' ...' if len(available) > 60 else '')
-            raise UnknownComponentError(
-                f"'{key}' is not in the videoar '{self.name}' registry.{hint} "
-                f'Available names: [{shown}]. If it comes from a plugin, add '
-                f"custom_imports=dict(imports=['your_plugin']) to the config."
-            )
+        if obj is None and isinstance(key, str) and load_plugins():
+            obj = super().get(key)
         return obj
+
+    def unknown_name_error(self, key: str) -> UnknownComponentError:
+        """The error for a name this registry does not know: close matches and all names."""
+        _, real_key = self.split_scope_key(key)
+        available = self._available_names()
+        close = difflib.get_close_matches(real_key, available, n=3, cutoff=0.5)
+        lower = [n for n in available if n.lower() == real_key.lower()]
+        close = list(dict.fromkeys(lower + close))
+        hint = f' Did you mean: {", ".join(close)}?' if close else ''
+        shown = ', '.join(available[:60]) + (' ...' if len(available) > 60 else '')
+        plugins = ', '.join(p['name'] for p in _PLUGINS['records']) or 'none'
+        return UnknownComponentError(
+            f"'{key}' is not in the videoar '{self.name}' registry.{hint} "
+            f'Available names: [{shown}]. Installed plugins loaded: {plugins}. If it comes '
+            f"from a plugin, install it (its entry point in the group '{PLUGIN_GROUP}'), or add "
+            f"custom_imports=dict(imports=['your_plugin']) to the config."
+        )
+
+    def require(self, key):
+        """:meth:`get`, raising :class:`UnknownComponentError` for an unknown name."""
+        obj = self.get(key)
+        if obj is None:
+            raise self.unknown_name_error(key)
+        return obj
+
+    def build(self, cfg, *args, **kwargs):
+        """Build ``cfg``; an unknown ``type`` raises :class:`UnknownComponentError`."""
+        load_plugins()
+        obj_type = cfg.get('type') if hasattr(cfg, 'get') else None
+        if isinstance(obj_type, str):
+            self.require(obj_type)
+        return super().build(cfg, *args, **kwargs)
 
 
 _MODELS = ['videoar.models']
@@ -167,3 +213,119 @@ __all__ = [
     'CFG_SCHEDULES',
     'FEATURE_EXTRACTORS',
 ]
+
+# ---- plugins found by installation ----------------------------------------------------------
+_PLUGINS: dict = dict(loaded=False, loading=False, records=[])
+
+
+def _all_registries() -> list[Registry]:
+    return [obj for name, obj in globals().items() if name.isupper() and isinstance(obj, Registry)]
+
+
+def _snapshot(registries) -> dict:
+    """``{registry name: {component name: object}}`` of the registries and their parents."""
+    snap = {}
+    for reg in registries:
+        while reg is not None:
+            snap[f'{reg.scope}::{reg.name}'] = dict(reg._module_dict)
+            reg = reg.parent
+    return snap
+
+
+def _changes(before: dict, after: dict) -> tuple[dict, dict]:
+    """Names added, and names whose object was replaced, per registry."""
+    added, replaced = {}, {}
+    for reg, names in after.items():
+        old = before.get(reg, {})
+        new = sorted(n for n in names if n not in old)
+        swapped = sorted(n for n in names if n in old and names[n] is not old[n])
+        if new:
+            added[reg] = new
+        if swapped:
+            replaced[reg] = swapped
+    return added, replaced
+
+
+def _entry_points():
+    skip = {n.strip() for n in os.environ.get('VIDEOAR_DISABLE_PLUGINS', '').split(',') if n}
+    found = metadata.entry_points(group=PLUGIN_GROUP)
+    return [ep for ep in sorted(found, key=lambda e: e.name) if ep.name not in skip]
+
+
+def _describe(ep) -> str:
+    dist = getattr(ep, 'dist', None)
+    return f'{dist.name} {dist.version}' if dist is not None else 'unknown distribution'
+
+
+def _import_plugin(ep, registries) -> dict:
+    """Import one entry point (calling it when it is a function) and record what it added."""
+    before = _snapshot(registries)
+    try:
+        target = ep.load()
+        if callable(target) and not isinstance(target, type):
+            target()
+    except KeyError as error:  # mmengine refuses a name registered twice without force=True
+        raise PluginError(
+            f"videoar plugin '{ep.name}' ({_describe(ep)}, entry point {ep.value!r}) registers a "
+            f'name that already exists: {error}. Rename the component, or replace the existing '
+            'one on purpose with register_module(force=True).'
+        ) from error
+    except Exception as error:
+        tail = traceback.format_exception_only(type(error), error)[-1].strip()
+        raise PluginError(
+            f"videoar plugin '{ep.name}' ({_describe(ep)}, entry point {ep.value!r}) failed to "
+            f'import: {tail}. Fix or uninstall it, or skip it with '
+            f'VIDEOAR_DISABLE_PLUGINS={ep.name}.'
+        ) from error
+    added, replaced = _changes(before, _snapshot(registries))
+    return dict(name=ep.name, distribution=_describe(ep), entry_point=ep.value,
+                registered=added, replaced=replaced)  # fmt: skip
+
+
+def _log_plugin(record: dict) -> None:
+    parts = [f'{reg}: {", ".join(names)}' for reg, names in record['registered'].items()]
+    parts += [
+        f'{reg}: {", ".join(n)} (replaced, force=True)' for reg, n in record['replaced'].items()
+    ]
+    print_log(f"videoar plugin '{record['name']}' ({record['distribution']}) registered "
+              + ('; '.join(parts) or 'nothing'), logger='current')  # fmt: skip
+
+
+def load_plugins(reload: bool = False) -> bool:
+    """Import every installed ``videoar.plugins`` entry point once; ``True`` when this call
+    loaded at least one (so a failed lookup is worth repeating).
+
+    videoar's own modules (each registry's ``locations``) are imported first, so that a plugin
+    redefining a built-in name is caught. Raises :class:`PluginError` (see the module doc).
+    """
+    if _PLUGINS['loading'] or (_PLUGINS['loaded'] and not reload):
+        return False
+    if os.environ.get('VIDEOAR_PLUGINS', '1') == '0':
+        _PLUGINS['loaded'] = True
+        return False
+    _PLUGINS['loading'] = True
+    try:
+        entry_points = _entry_points()
+        registries = _all_registries()
+        if entry_points:
+            for reg in registries:
+                reg.import_from_location()
+        records = []
+        for ep in entry_points:
+            record = _import_plugin(ep, registries)
+            records.append(record)
+            _log_plugin(record)
+        _PLUGINS['records'] = records
+        _PLUGINS['loaded'] = True
+        return bool(records)
+    finally:
+        _PLUGINS['loading'] = False
+
+
+def loaded_plugins() -> list[dict]:
+    """What :func:`load_plugins` imported: name, distribution, entry point, registered and
+    replaced names per registry."""
+    return [dict(r) for r in _PLUGINS['records']]
+
+
+__all__ += ['PluginError', 'load_plugins', 'loaded_plugins']

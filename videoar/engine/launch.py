@@ -9,6 +9,7 @@ import difflib
 import importlib.util
 import os
 import os.path as osp
+import re
 import sys
 
 import torch
@@ -16,9 +17,10 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
+from videoar import registry as registry_module
 from videoar.io.checkpoint import CheckpointNotFoundError
 from videoar.io.runs import RunInputs
-from videoar.registry import MODELS, RUNNERS
+from videoar.registry import MODELS, RUNNERS, Registry, UnknownComponentError
 from videoar.utils import ConfigError
 
 from .checkpointing import prepare_resume
@@ -144,10 +146,32 @@ def build_runner(cfg: Config):
     :class:`PreemptionHook` (:func:`add_preemption_hook`).
     """
     prepare_resume(cfg)
-    runner = RUNNERS.build(cfg) if cfg.get('runner_type') is not None else Runner.from_cfg(cfg)
+    try:
+        runner = RUNNERS.build(cfg) if cfg.get('runner_type') is not None else Runner.from_cfg(cfg)
+    except KeyError as error:  # mmengine's root registries: explain with ours
+        explained = explain_unknown_type(error)
+        if explained is None:
+            raise
+        raise explained from error
     if cfg.get('train_cfg') is not None:
         add_preemption_hook(runner, cfg.get('preemption'))
     return runner
+
+
+def explain_unknown_type(error: KeyError) -> UnknownComponentError | None:
+    """mmengine's ``'X is not in the videoar::model registry'`` -> our registry's explanation
+    (close matches, available names, plugins); ``None`` for other errors."""
+    if isinstance(error, UnknownComponentError):
+        return None
+    found = re.match(
+        r'(\S+) is not in the videoar::(.+?) registry', str(error.args[0] if error.args else '')
+    )
+    if found is None:
+        return None
+    for reg in vars(registry_module).values():
+        if isinstance(reg, Registry) and reg.name == found.group(2):
+            return reg.unknown_name_error(found.group(1))
+    return None
 
 
 def add_preemption_hook(runner, options) -> None:

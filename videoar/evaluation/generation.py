@@ -77,7 +77,7 @@ def check_metric_types(metrics) -> None:
             if 'type' not in metric:
                 raise ConfigError(f'a metric config needs a type, got {dict(metric)!r}.')
             if isinstance(metric['type'], str):
-                METRICS.get(metric['type'])
+                METRICS.require(metric['type'])  # unknown: the registry's error
 
 
 # ---------------------------------------------------------------------------------------------

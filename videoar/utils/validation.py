@@ -55,6 +55,8 @@ def build_checked(registry, cfg: Mapping | None, where: str, **default_args):
         raise ConfigError(f"{where}: the config dict needs a 'type' key, got keys {sorted(cfg)}.")
     obj_type = cfg['type']
     cls = registry.get(obj_type) if isinstance(obj_type, str) else obj_type
+    if cls is None:  # unknown name: the registry's build raises its explanation
+        return registry.build(dict(cfg), default_args=default_args or None)
     check_kwargs_for(cls, {**cfg, **default_args}, f'{where} ({getattr(cls, "__name__", cls)})')
     return registry.build(dict(cfg), default_args=default_args or None)
 

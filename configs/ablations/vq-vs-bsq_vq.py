@@ -1,0 +1,34 @@
+# VQ vs bitwise BSQ labels at matched sizes: the full method of
+# ./videoar_tiny-ablation_movingdigits.py (the BSQ arm) with the tokenizer trained with
+# multi-scale residual VQ (../tokenizer/videoar-tokenizer-vq_tiny_...py: the same encoder,
+# latent dim 16, scales 1..4, 150 tokens per clip, 4096 codes) and the same transformer; labels
+# are code indices (cross-entropy over 4096 classes) instead of 16 bits (bitwise CE). Cross-Frame
+# Error Correction replaces a flipped index by a uniform random one.
+# Needs the VQ tokenizer:
+#   python tools/train.py configs/tokenizer/videoar-tokenizer-vq_tiny_1xb8-400iters_movingdigits-32x32-17f.py
+_base_ = ['./videoar_tiny-ablation_movingdigits.py']
+
+vq_tokenizer_config = (
+    'configs/tokenizer/videoar-tokenizer-vq_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
+)
+vq_tokenizer_run = dict(
+    _delete_=True,
+    work_dir='./work_dirs/videoar-tokenizer-vq_tiny_1xb8-400iters_movingdigits-32x32-17f',
+    command='python tools/train.py ' + vq_tokenizer_config,
+)
+model = dict(
+    tokenizer_checkpoint=vq_tokenizer_run,
+    quantizer=dict(
+        _delete_=True,
+        type='MultiScaleVQ',
+        embed_dim=16,
+        scale_sizes=[1, 2, 3, 4],
+        codebook_size=4096,
+        beta=0.25,
+        phi_partitions=0,
+        dead_code_threshold=0.01,
+    ),
+)
+train_dataloader = dict(
+    dataset=dict(tokenizer=dict(config=vq_tokenizer_config), checkpoint=vq_tokenizer_run)
+)

@@ -1,0 +1,62 @@
+"""The ablation rows change one thing each (Table 4 row by row; Table 5 the mask only)."""
+
+import os
+
+from mmengine.config import Config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROWS = ['table4_row0_learned-pe.py', 'table4_row1_ms-rope.py', 'table4_row2_time-ramp.py',
+        'table4_row3_inheritance.py']  # fmt: skip
+
+
+def leaves(value, prefix=''):
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out.update(leaves(item, f'{prefix}{key}.'))
+        return out
+    return {prefix.rstrip('.'): value}
+
+
+def load(name):
+    return leaves(Config.fromfile(os.path.join(ROOT, 'configs', 'ablations', name)).to_dict())
+
+
+def changed(a, b):
+    return sorted(k for k in set(a) | set(b) if a.get(k, '<absent>') != b.get(k, '<absent>'))
+
+
+def test_each_table4_row_changes_one_thing():
+    rows = [load(name) for name in ROWS]
+    assert changed(rows[0], rows[1]) == ['model.pos_encoding.type']
+    assert rows[0]['model.pos_encoding.type'] == 'LearnedAbsolutePE'
+    assert changed(rows[1], rows[2]) == ['model.corrector.delta']
+    assert (rows[1]['model.corrector.delta'], rows[2]['model.corrector.delta']) == (0.0, 0.01)
+    assert changed(rows[2], rows[3]) == ['model.corrector.inherit']
+    assert rows[3]['model.corrector.inherit'] is True
+    # the last row is the shared base: the full method
+    assert changed(rows[3], load('videoar_tiny-ablation_movingdigits.py')) == []
+
+
+def test_table5_changes_only_the_mask():
+    base, masked = load('videoar_tiny-ablation_movingdigits.py'), load('table5_frame-mask.py')
+    assert set(changed(base, masked)) <= {'model.masking.type', 'model.masking.drop_prob',
+                                         'model.masking.window'}  # fmt: skip
+    assert (
+        masked['model.masking.type'] == 'RandomFrameMask' and masked['model.masking.drop_prob'] > 0
+    )
+
+
+def test_vq_arm_changes_only_the_quantizer_and_its_tokenizer():
+    base, vq = load('videoar_tiny-ablation_movingdigits.py'), load('vq-vs-bsq_vq.py')
+    diff = changed(base, vq)
+    assert all(k.startswith(('model.quantizer.', 'model.tokenizer_checkpoint.', 'vq_',
+                             'train_dataloader.dataset.tokenizer.',
+                             'train_dataloader.dataset.checkpoint.')) for k in diff), diff  # fmt: skip
+    assert (
+        vq['model.quantizer.type'] == 'MultiScaleVQ'
+        and base['model.quantizer.type'] == 'MultiScaleBSQ'
+    )
+    for key in ('embed_dim', 'scale_sizes'):
+        assert vq[f'model.quantizer.{key}'] == base[f'model.quantizer.{key}']
+    assert not [k for k in diff if k.startswith('model.transformer')]
