@@ -104,7 +104,7 @@ def test_model_and_dataset_clip_settings_agree(path, num_frames, resolution):
 
 def test_stage2_trains_on_the_latents_of_its_clip_length():
     cfg = _load(ROOT, 'configs/videoar_stage2.py')
-    latent_frames = cfg.train_dataloader.dataset.num_latent_frames
+    latent_frames = cfg.train_dataloader.dataset.dataset.num_latent_frames  # inside the joint set
     assert cfg.model.num_frames == 1 + 4 * (latent_frames - 1) == 9
 
 

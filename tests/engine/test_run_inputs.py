@@ -100,5 +100,6 @@ def test_a_checkpoint_set_on_one_consumer_reaches_all_and_wins(repo_root, main_j
     found = link_inputs(cfg)
     assert (found.tokenizer, found.init) == (mine, init)
     assert cfg.model.tokenizer_checkpoint == mine
-    assert cfg.train_dataloader.dataset.checkpoint == mine  # the latent cache too
-    assert cfg.train_dataloader.dataset.cache_dir == os.path.join(main_job['root'], 'latent_cache')
+    latents = cfg.train_dataloader.dataset.dataset  # stage 2: images and clips of one cache
+    assert latents.checkpoint == mine  # the latent cache too
+    assert latents.cache_dir == os.path.join(main_job['root'], 'latent_cache')

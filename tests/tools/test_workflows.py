@@ -47,7 +47,7 @@ def test_stage2_alone_takes_the_main_jobs_tokenizer_cache_and_stage1(chain):
     proc = chain['run']('tools/train.py', chain['config']('videoar_stage2.py'), '--cfg-options',
                         f'inputs.run={work}', 'train_cfg.max_iters=2',
                         'default_hooks.logger.interval=1',
-                        'train_dataloader.batch_size=4', 'train_dataloader.dataset.num_items=16',
+                        'train_dataloader.batch_size=4', 'train_dataloader.dataset.dataset.num_items=16',
                         *QUICK_MODEL)  # fmt: skip
     out = proc.stdout + proc.stderr
     assert f'[videoar] inputs (from {work}): tokenizer {work}/tokenizer/iter_4.pth' in out
