@@ -18,16 +18,7 @@ vq_tokenizer_run = dict(
 )
 model = dict(
     tokenizer_checkpoint=vq_tokenizer_run,
-    quantizer=dict(
-        _delete_=True,
-        type='MultiScaleVQ',
-        embed_dim=16,
-        scale_sizes=[1, 2, 3, 4],
-        codebook_size=4096,
-        beta=0.25,
-        phi_partitions=0,
-        dead_code_threshold=0.01,
-    ),
+    quantizer=dict(_delete_=True, **_base_.vq_quantizer),  # as its tokenizer's
 )
 train_dataloader = dict(
     dataset=dict(tokenizer=dict(config=vq_tokenizer_config), checkpoint=vq_tokenizer_run)

@@ -5,13 +5,4 @@
 #   python tools/train.py configs/tokenizer/videoar-tokenizer-vq_tiny_1xb8-400iters_movingdigits-32x32-17f.py
 _base_ = ['./videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py']
 
-vq_quantizer = dict(
-    type='MultiScaleVQ',
-    embed_dim=16,
-    scale_sizes=[1, 2, 3, 4],
-    codebook_size=4096,
-    beta=0.25,
-    phi_partitions=0,
-    dead_code_threshold=0.01,
-)
-model = dict(quantizer=dict(_delete_=True, **vq_quantizer))
+model = dict(quantizer=dict(_delete_=True, **_base_.vq_quantizer))

@@ -28,3 +28,16 @@ model = dict(
         learn_scales=True,
     ),
 )
+
+# The same latent with multi-scale residual VQ instead of bitwise BSQ (the VQ-vs-BSQ ablation: the
+# VQ tokenizer config and the AR arm that loads it both take this dict): one shared codebook of
+# 4096 codes, 12 bits per token.
+vq_quantizer = dict(
+    type='MultiScaleVQ',
+    # matched sizes: the latent dim and scale schedule of the BSQ quantizer above
+    **{key: model['quantizer'][key] for key in ('embed_dim', 'scale_sizes')},
+    codebook_size=4096,
+    beta=0.25,
+    phi_partitions=0,
+    dead_code_threshold=0.01,
+)
