@@ -20,7 +20,7 @@ stages = dict(
     # it (paper §4.1); configs/videoar_curriculum_inflate.py switches it on
     image_tokenizer=None,
     tokenizer=dict(
-        config='configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py',
+        config='configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py',
     ),
     stage1=dict(
         config='configs/videoar_stage1.py',

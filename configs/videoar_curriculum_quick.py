@@ -28,6 +28,9 @@ stages = dict(
             'val_dataloader.dataset.length': 4,
             'val_dataloader.batch_size': 4,
             'default_hooks.checkpoint.interval': 4,
+            # the reconstructions' class accuracy / Fréchet distance with the small classifier
+            'val_evaluator.2.classifier.train_iters': small_classifier['train_iters'],
+            'val_evaluator.3.feature_extractor.train_iters': small_classifier['train_iters'],
         },
     ),
     stage1=dict(

@@ -9,7 +9,7 @@ import pytest
 from mmengine.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOKENIZER_TINY = 'configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
+TOKENIZER_TINY = 'configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py'
 TOKENIZER_UCF = 'configs/tokenizer/videoar-tokenizer_ucf101-128x128-17f.py'
 ARCH_TINY = 'configs/_base_/models/tokenizer_arch_moving_digits.py'
 ARCH_UCF = 'configs/_base_/models/tokenizer_arch_ucf101.py'

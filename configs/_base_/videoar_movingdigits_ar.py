@@ -8,7 +8,7 @@
 # latent cache and (for stages 2 and 3) previous stage the standalone stage configs use. Point
 # it elsewhere from the command line, e.g.
 #   --cfg-options inputs.run=work_dirs/videoar_stage1        (a stage's work dir)
-#   --cfg-options inputs.tokenizer=work_dirs/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f
+#   --cfg-options inputs.tokenizer=work_dirs/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f
 # The tokenizer checkpoint then reaches the model, the latent cache and the init hook alike.
 _base_ = [
     './models/videoar_tiny.py',
@@ -19,7 +19,7 @@ _base_ = [
 
 # an absolute path (the config's own directory), so the config works from any directory
 tokenizer_config = (
-    '{{ fileDirname }}/../tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
+    '{{ fileDirname }}/../tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py'
 )
 inputs = dict(
     run='./work_dirs/videoar_curriculum',  # a curriculum work dir or a stage work dir

@@ -3,9 +3,9 @@
 # (pred_video), 16 frames resized to 224 x 224, float64 statistics, the protocol in metrics.json.
 #   python tools/fetch_i3d_weights.py           # once
 #   python tools/test.py configs/evaluation/fvd-i3d_tokenizer-recon_movingdigits-32x32-17f.py \
-#       work_dirs/videoar_curriculum/tokenizer/iter_400.pth
+#       work_dirs/videoar_curriculum/tokenizer/iter_1200.pth
 # 32 test clips keep it to about a minute on a CPU; FVD is only comparable at equal sample counts.
-_base_ = ['../tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py']
+_base_ = ['../tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py']
 
 test_dataloader = dict(batch_size=8, dataset=dict(length=32))
 # a log line per batch (the I3D features of real and reconstructed clips are most of the time)

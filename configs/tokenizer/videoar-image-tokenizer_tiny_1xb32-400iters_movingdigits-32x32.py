@@ -3,7 +3,7 @@
 # convolutions (ImageTokenizer2D, same channels, strides and quantizer), trained on single
 # 32 x 32 frames. Then the video tokenizer starts from it:
 #   python tools/train.py configs/tokenizer/videoar-image-tokenizer_tiny_1xb32-400iters_movingdigits-32x32.py
-#   python tools/train.py configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py \
+#   python tools/train.py configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py \
 #       --cfg-options model.inflate_from=work_dirs/videoar-image-tokenizer_tiny_1xb32-400iters_movingdigits-32x32
 # (model.inflate_init='random' keeps the random init of the time slices the 2D kernels do not
 # fill; the default 'zero' makes the video tokenizer reproduce the image tokenizer on frame 0).
@@ -27,3 +27,6 @@ test_dataloader = dict(dataset=dict(num_frames=num_frames))
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.0))
 default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_iters))
+# single frames: the MovingDigits video classifier of the base's evaluator scores 17-frame clips
+val_evaluator = [dict(type='PSNR'), dict(type='SSIM')]
+test_evaluator = val_evaluator

@@ -36,7 +36,7 @@ from .timing import time_call
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOKENIZER_CONFIG = (
-    'configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
+    'configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py'
 )
 STAGE_CONFIGS = {
     'stage1': 'configs/videoar_stage1.py',

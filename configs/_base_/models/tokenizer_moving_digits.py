@@ -12,5 +12,13 @@ model = dict(
     discriminator=None,  # reconstruction + quantizer losses only
 )
 
-val_evaluator = [dict(type='PSNR'), dict(type='SSIM')]
+# PSNR / SSIM, and what the reconstructions keep of each clip's class: the MovingDigits video
+# classifier's accuracy on them and the Fréchet distance of its features to the clips they came
+# from (the main job's "reconstruction" row scores the same way)
+val_evaluator = [
+    dict(type='PSNR'),
+    dict(type='SSIM'),
+    dict(type='ClassAccuracy', classifier=dict(type='MovingDigitsClassifier')),
+    dict(type='FVD', feature_extractor=dict(type='MovingDigitsClassifier'), name='fcd_classifier'),
+]
 test_evaluator = val_evaluator

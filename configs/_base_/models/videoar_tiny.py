@@ -8,8 +8,8 @@
 #
 # The tokenizer and quantizer (frozen) come from ./tokenizer_arch_moving_digits.py, the file the
 # tokenizer training config uses, so a checkpoint of
-#   python tools/train.py configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py
-# loads strictly: --cfg-options model.tokenizer_checkpoint=work_dirs/<that config>/iter_400.pth.
+#   python tools/train.py configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py
+# loads strictly: --cfg-options model.tokenizer_checkpoint=work_dirs/<that config>/iter_1200.pth.
 # None keeps a random-init tokenizer (fine for tests and smoke runs, not for real samples).
 # num_frames / resolution below are this file's defaults; the configs that add a dataset
 # (configs/_base_/videoar_tiny_movingdigits.py, configs/_base_/videoar_movingdigits_ar.py) set

@@ -76,3 +76,22 @@ def test_a_checkpoint_of_another_layout_is_a_config_error(tmp_path):
         VideoTokenizer(
             tokenizer=dict(type='ImageTokenizer2D', **ARCH), quantizer=QUANTIZER, inflate_from=path
         )
+
+
+def test_the_pre_flight_meta_build_accepts_an_inflation_checkpoint(tmp_path):
+    """tools/train.py builds the model on the meta device before the Runner (config errors
+    first); loading the image tokenizer's quantizer there must not need tensor data."""
+    from videoar.engine import launch
+
+    _, path = image_checkpoint(tmp_path)
+    model_cfg = dict(
+        type='VideoTokenizer',
+        tokenizer=dict(type='CausalVideoTokenizer', **ARCH),
+        quantizer=QUANTIZER,
+        inflate_from=path,
+    )
+    launch.preflight_model(dict(model=model_cfg, default_scope='videoar'))
+    with pytest.raises(ConfigError, match='does not fit'):  # a real mismatch is still caught
+        launch.preflight_model(
+            dict(model=dict(model_cfg, tokenizer=dict(model_cfg['tokenizer'], base_channels=4)))
+        )

@@ -13,7 +13,7 @@ from videoar.registry import MODELS
 from videoar.utils import ConfigError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-TINY = 'configs/tokenizer/videoar-tokenizer_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
+TINY = 'configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py'
 UCF = 'configs/tokenizer/videoar-tokenizer_ucf101-128x128-17f.py'
 
 
@@ -25,7 +25,8 @@ def test_tiny_moving_digits_config_trains_a_clip():
     cfg = load(TINY)
     assert cfg.train_dataloader.dataset.num_frames == 17
     assert cfg.train_dataloader.dataset.height == 32 == cfg.val_dataloader.dataset.width
-    assert [m['type'] for m in cfg.val_evaluator] == ['PSNR', 'SSIM']
+    assert [m['type'] for m in cfg.val_evaluator] == ['PSNR', 'SSIM', 'ClassAccuracy', 'FVD']
+    assert cfg.optim_wrapper.type == 'PortableAmpOptimWrapper'  # bf16 autocast
     assert cfg.train_cfg.type == 'IterBasedTrainLoop'
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).train()

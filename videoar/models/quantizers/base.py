@@ -111,20 +111,21 @@ class MultiScaleQuantizer(nn.Module):
         ``min(k, K_saved - 1)``. Idempotent: adapted entries carry this schedule.
         """
         saved = state_dict.get(prefix + 'scale_schedule')
-        mine = self.scale_schedule
+        # from the Python list: the buffer has no data when the model is built on the meta device
+        mine = torch.tensor(self.scale_sizes, dtype=torch.long, device='cpu')
         lengths = {
             state_dict[prefix + n].shape[0] for n in self.per_scale_keys if prefix + n in state_dict
         }
-        if (saved is not None and not torch.equal(saved.cpu(), mine.cpu())) or (
+        if (saved is not None and not torch.equal(saved.cpu(), mine)) or (
             saved is None and lengths and lengths != {self.num_scales}
         ):
             index = self._schedule_mapping(saved, next(iter(lengths)) if lengths else None)
             for name in self.per_scale_keys:
                 if prefix + name in state_dict:
                     state_dict[prefix + name] = state_dict[prefix + name][index]
-            state_dict[prefix + 'scale_schedule'] = mine.clone()
+            state_dict[prefix + 'scale_schedule'] = mine
         elif saved is None:
-            state_dict[prefix + 'scale_schedule'] = mine.clone()  # checkpoints from before
+            state_dict[prefix + 'scale_schedule'] = mine  # checkpoints from before
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Torch's plain ``load_state_dict`` adapts through :meth:`adapt_state_dict` too."""

@@ -31,6 +31,7 @@ from torch import nn
 from videoar.io.checkpoint import resolve_checkpoint
 from videoar.models.sequence import labels_to_latent
 from videoar.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS, QUANTIZERS, TOKENIZERS
+from videoar.structures import VideoBatch
 from videoar.utils import ConfigError, build_checked, check_choice
 
 from .checkpoint import inflate_tokenizer_checkpoint
@@ -236,14 +237,16 @@ class VideoTokenizer(BaseModel):
     @staticmethod
     def _pack(rec, video, data_samples) -> list[dict]:
         rec = rec.detach().float().clamp(-1, 1)
+        batch = None if data_samples is None else VideoBatch.of(data_samples, rec.shape[0])
         outputs = []
         for i in range(rec.shape[0]):
             item = {'pred_video': rec[i], 'gt_video': video[i].detach().float()}
-            if isinstance(data_samples, Mapping):
-                for key in ('label', 'caption', 'index'):
-                    if key in data_samples:
-                        value = data_samples[key][i]
-                        item[key] = value.item() if torch.is_tensor(value) else value
+            if batch is not None:
+                # metadata of the clip (class-aware metrics score reconstructions by it)
+                if int(batch.label[i]) >= 0:
+                    item['label'] = int(batch.label[i])
+                item['caption'] = batch.caption[i]
+                item['index'] = int(batch.index[i])
             outputs.append(item)
         return outputs
 
