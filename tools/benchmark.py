@@ -32,6 +32,7 @@ MODULES = [
     'benchmarks.kernels',
     'benchmarks.resume',
     'benchmarks.stages',
+    'benchmarks.rolling',
 ]
 
 

@@ -50,6 +50,7 @@ def test_window_cfg_follows_the_whole_video():
 def test_long_video_has_the_requested_length_and_joins_where_reported(model, overlap):
     num_frames = 1 + 4 * 5  # 6 latent frames, twice the trained 3
     result = generate(model, classes=[1, 8], num_frames=num_frames, overlap=overlap,
+                      long_mode='reencode',
                       cfg_schedule=TemporalSpatialCFG(), seed=0, keep_windows=True,
                       progress=False)  # fmt: skip
     video, latent, report = result['videos'], result['latents'], result['windows']

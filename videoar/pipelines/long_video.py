@@ -1,6 +1,15 @@
-"""Videos longer than the trained length, generated window by window.
+"""Videos longer than the trained length: a rolling KV cache, or windows that re-encode.
 
-A model trained on ``W`` latent frames samples a long video of ``T`` latent frames in windows of
+Two modes (:class:`WindowPlan` ``mode``):
+
+* ``'rolling'`` (default): one sampling run over the whole video with a rolling KV cache of the
+  last ``W`` latent frames (:mod:`videoar.models.sampling.rolling`): nothing is re-encoded, every
+  frame past the window costs the same, and the latent is decoded in one pass. The window plan
+  below is still computed for the report (``overlap`` does not apply; the report says
+  ``mode='rolling'``).
+* ``'reencode'``: window by window, as described next.
+
+In the re-encoding mode a model trained on ``W`` latent frames samples a long video of ``T`` latent frames in windows of
 at most ``W`` latent frames. Window 0 starts from the given frames (continuation / image-to-video,
 ``T0`` latent frames) or from nothing. Every later window starts from the *re-encoded* last
 ``overlap`` latent frames of what is already there: the stitched pixels are cut, encoded by the
@@ -50,6 +59,7 @@ from videoar.models.sampling.sampler import sample_video
 from videoar.utils import ConfigError
 
 SCHEDULE_SPANS = ('video', 'window')
+LONG_MODES = ('rolling', 'reencode')
 
 
 class WindowCFG(BaseCFGSchedule):
@@ -169,6 +179,8 @@ class WindowPlan:
         temporal_stride: ``tau``.
         schedule: the guidance schedule of the whole video.
         schedule_span: ``'video'`` (the schedule spans the whole video) or ``'window'``.
+        mode: ``'rolling'`` (a rolling KV cache) or ``'reencode'`` (windows that re-encode their
+            prefix); see the module docstring.
     """
 
     windows: list[dict]
@@ -178,6 +190,7 @@ class WindowPlan:
     temporal_stride: int
     schedule: BaseCFGSchedule
     schedule_span: str = 'video'
+    mode: str = 'rolling'
 
     @classmethod
     def make(
@@ -189,24 +202,38 @@ class WindowPlan:
         temporal_stride: int,
         schedule: BaseCFGSchedule,
         schedule_span: str = 'video',
+        mode: str = 'rolling',
     ) -> WindowPlan:
         """Plan the windows; raises ConfigError for an impossible overlap or given prefix."""
         if schedule_span not in SCHEDULE_SPANS:
             raise ConfigError(
                 f'schedule_span must be one of {SCHEDULE_SPANS}, got {schedule_span!r}.'
             )
+        if mode not in LONG_MODES:
+            raise ConfigError(f'the long-video mode must be one of {LONG_MODES}, got {mode!r}.')
         windows = plan_windows(latent_frames, window, overlap, initial_frames, temporal_stride)
         return cls(windows, latent_frames, window, overlap, temporal_stride, schedule,
-                   schedule_span)  # fmt: skip
+                   schedule_span, mode)  # fmt: skip
+
+    @property
+    def rolling(self) -> bool:
+        """Whether the video is sampled in one run with a rolling cache (longer than a window)."""
+        return self.mode == 'rolling' and self.latent_frames > self.window
 
     def steps_per_video(self, num_scales: int) -> int:
         """Sampling steps (blocks) of one video: new latent frames of every window times ``K``."""
+        if self.rolling:
+            return (self.latent_frames - self.windows[0]['new_latent_start']) * num_scales
         return sum(w['latent_end'] - w['new_latent_start'] for w in self.windows) * num_scales
 
     def report(self) -> dict:
-        """The JSON-able window report (:func:`windows_report`)."""
-        return windows_report(self.windows, self.latent_frames, self.window, self.overlap,
-                              self.temporal_stride)  # fmt: skip
+        """The JSON-able window report (:func:`windows_report`), with the ``mode``."""
+        report = windows_report(self.windows, self.latent_frames, self.window, self.overlap,
+                                self.temporal_stride)  # fmt: skip
+        report['mode'] = 'rolling' if self.rolling else 'reencode'
+        if self.rolling:
+            report['overlap'] = 0
+        return report
 
     def window_schedule(self, spec: dict) -> BaseCFGSchedule:
         """The schedule window ``spec`` samples with (see ``schedule_span``)."""
@@ -249,6 +276,9 @@ def run_windows(
         and, with ``keep_windows``, ``window_outputs`` (list of ``dict(video, latent, labels,
         prefix_latent)`` per window).
     """
+    if plan.rolling:
+        return _run_rolling(model, plan, batch_size, data_samples, condition, prefix_latent,
+                            generator, progress, keep_windows, **sample_kwargs)  # fmt: skip
     latents, outputs, steps, stitched = [], [], 0, None
     for spec in plan.windows:
         prefix = prefix_latent if stitched is None else _window_prefix(model, stitched, spec)
@@ -278,6 +308,27 @@ def run_windows(
     return result
 
 
+def _run_rolling(model, plan, batch_size, data_samples, condition, prefix_latent, generator,
+                 progress, keep_windows, **sample_kwargs) -> dict:  # fmt: skip
+    """:func:`run_windows` with a rolling KV cache: one sampling run, one decode."""
+    out = sample_video(model, data_samples, batch_size=batch_size,
+                       num_frames=1 + plan.temporal_stride * (plan.latent_frames - 1),
+                       cfg_schedule=plan.schedule, generator=generator, condition=condition,
+                       prefix_latent=prefix_latent, decode=True, window=plan.window,
+                       **sample_kwargs)  # fmt: skip
+    steps = int(out['num_sampling_steps'])
+    if progress is not None:
+        progress.update(steps * batch_size)
+    report = plan.report()
+    report['num_sampling_steps'] = steps
+    result = dict(video=out['video'], latent=out['latent'], report=report,
+                  num_sampling_steps=steps)  # fmt: skip
+    if keep_windows:
+        result['window_outputs'] = [dict(video=out['video'], latent=out['latent'],
+                                         labels=out['labels'], prefix_latent=prefix_latent)]  # fmt: skip
+    return result
+
+
 def _window_prefix(model, stitched: torch.Tensor, spec: dict) -> torch.Tensor:
     """Re-encode the stitched pixels before window ``spec``'s join: its ``prefix_latent``."""
     lo, hi = spec['prefix_pixel_range']
@@ -299,6 +350,7 @@ def describe_schedule(schedule) -> dict | str:
 
 
 __all__ = [
+    'LONG_MODES',
     'SCHEDULE_SPANS',
     'WindowCFG',
     'describe_schedule',

@@ -107,7 +107,8 @@ def plan_generation(
     initial_latent = 0 if init is None else 1 + (init.shape[2] - 1) // tau
     try:  # the window plan checks the overlap and the given frames
         windows = WindowPlan.make(latent_frames, window, int(request.overlap), initial_latent,
-                                  tau, schedule, request.schedule_span)  # fmt: skip
+                                  tau, schedule, request.schedule_span,
+                                  request.long_mode)  # fmt: skip
     except ConfigError as err:
         raise GenerationError(str(err)) from err
     return GenerationPlan(

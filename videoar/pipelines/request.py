@@ -47,6 +47,9 @@ class GenerationRequest:
         top_k, top_p, temperature: sampling per bit / token.
         overlap: latent frames re-encoded between windows of a long video.
         schedule_span: the CFG schedule spans the whole ``'video'`` or each ``'window'``.
+        long_mode: how a long video is made: ``'rolling'`` (a rolling KV cache, default) or
+            ``'reencode'`` (windows that re-encode their overlap); see
+            :mod:`videoar.pipelines.long_video`.
         batch_size: videos per sampling batch.
         device: where to run (default: the model's device, or CPU for a config).
         progress: show a progress bar over the sampling steps (``tqdm``, on stderr).
@@ -68,6 +71,7 @@ class GenerationRequest:
     temperature: float = 1.0
     overlap: int = 1
     schedule_span: str = 'video'
+    long_mode: str = 'rolling'
     batch_size: int = 8
     device: str | torch.device | None = None
     progress: bool = True

@@ -2,6 +2,7 @@
 label samplers."""
 
 from .cfg_schedules import BaseCFGSchedule, ConstantCFG, resolve_cfg_schedule
+from .rolling import RollingWindow, relative_rotation
 from .sampler import BlockRunner, sample_video
 from .samplers import LabelSampler, filter_logits, sample_bits, sample_logits, sample_tokens
 from .video_cfg_schedules import DecreasingCFG, LinearScaleCFG, TemporalSpatialCFG
@@ -13,8 +14,10 @@ __all__ = [
     'DecreasingCFG',
     'LabelSampler',
     'LinearScaleCFG',
+    'RollingWindow',
     'TemporalSpatialCFG',
     'filter_logits',
+    'relative_rotation',
     'resolve_cfg_schedule',
     'sample_bits',
     'sample_logits',

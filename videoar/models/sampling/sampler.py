@@ -31,6 +31,7 @@ from videoar.structures import VideoBatch
 from videoar.utils import eval_mode
 
 from .cfg_schedules import BaseCFGSchedule, resolve_cfg_schedule
+from .rolling import RollingWindow
 from .samplers import LabelSampler
 
 
@@ -139,6 +140,11 @@ def _prefill(
     first_frame = prefix_labels.shape[1] // tpf
     if first_frame > latent_frames:
         raise ValueError(f'{first_frame} given frames exceed the {latent_frames} to make.')
+    if first_frame > layout.num_frames:
+        raise ValueError(
+            f'{first_frame} given frames do not fit the rolling window of '
+            f'{layout.num_frames} latent frames; give at most {layout.num_frames}.'
+        )
     inputs, sums = inputs_from_labels(model.quantizer, prefix_labels, first_frame)
     runner.run_inputs(inputs, layout.prefix_len)
     frame_latents = list(sums.unbind(2))
@@ -155,9 +161,13 @@ def _sample_frames(
     cfg_table: list[list[float]] | None,
     generator: torch.Generator | None,
     keep_logits: list | None,
+    rolling: RollingWindow | None = None,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """The block loop: for every frame of ``frames`` and every scale, the pyramid's input ->
     guided logits -> drawn labels -> added to the pyramid.
+
+    With ``rolling``, frame ``t`` runs at its local frame of the window, and the cache rolls
+    before every frame that finds the window full.
 
     Returns the drawn labels of every block ``(B, n_k, *label_shape)`` and the frames' final
     sums ``(B, d, h, w)``; appends each block's logits to ``keep_logits`` when given.
@@ -165,10 +175,15 @@ def _sample_frames(
     model = runner.model
     labels, sums = [], []
     for t in frames:
+        local = t
+        if rolling is not None:
+            local = rolling.local_frame(t)
+            if runner.cache.length == runner.layout.total_len:
+                rolling.roll(runner.cache)
         for k, size in enumerate(model.scale_sizes):
             tokens = flatten_tokens(pyramid.scale_input(k))
             scale = None if cfg_table is None else cfg_table[t][k]
-            logits = runner.block_logits(tokens, t, k, scale)
+            logits = runner.block_logits(tokens, local, k, scale)
             if keep_logits is not None:
                 keep_logits.append(logits)
             if model.label_kind == 'bits':
@@ -199,6 +214,7 @@ def sample_video(
     prefix_labels: torch.Tensor | None = None,
     decode: bool = True,
     return_logits: bool = False,
+    window: int | None = None,
 ) -> dict:
     """Generate videos with ``model`` (a :class:`VideoAR`) block by block with a KV cache.
 
@@ -220,6 +236,9 @@ def sample_video(
         decode: decode the latent to pixels with the tokenizer.
         return_logits: also return the guided logits of every sampled block
             ``(B, Lv_sampled, logits_per_token)`` (for tests and analysis).
+        window: keep only the last ``window`` latent frames in a rolling KV cache
+            (:mod:`~videoar.models.sampling.rolling`); used when the video has more latent
+            frames than that (``None``: the whole video is cached).
 
     Returns:
         dict with ``video (B, 3, F, H, W)`` (or None), ``latent (B, d, T', h, w)``,
@@ -230,7 +249,10 @@ def sample_video(
     with eval_mode(model):
         num_frames = int(num_frames or model.num_frames)
         latent_frames = model.latent_frames_of(num_frames)
-        layout = model.layout(latent_frames)
+        rolling = None
+        if window is not None and latent_frames > int(window):
+            rolling = RollingWindow(model, window)  # the video may exceed the model's max_frames
+        layout = model.layout(latent_frames) if rolling is None else rolling.layout
         if generator is None and seed is not None:
             generator = torch.Generator(device='cpu').manual_seed(int(seed))
         schedule = resolve_cfg_schedule(cfg_scale, cfg_schedule)
@@ -253,6 +275,7 @@ def sample_video(
             cfg_table if use_cfg else None,
             generator,
             keep_logits,
+            rolling,
         )
         latent = torch.stack(frame_latents + sums, dim=2)  # (B, d, T', h, w)
         out = dict(
