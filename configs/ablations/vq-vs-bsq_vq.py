@@ -12,14 +12,12 @@ vq_tokenizer_config = (
     'configs/tokenizer/videoar-tokenizer-vq_tiny_1xb8-400iters_movingdigits-32x32-17f.py'
 )
 vq_tokenizer_run = dict(
-    _delete_=True,
     work_dir='./work_dirs/videoar-tokenizer-vq_tiny_1xb8-400iters_movingdigits-32x32-17f',
     command='python tools/train.py ' + vq_tokenizer_config,
 )
-model = dict(
-    tokenizer_checkpoint=vq_tokenizer_run,
-    quantizer=dict(_delete_=True, **_base_.vq_quantizer),  # as its tokenizer's
+# the VQ tokenizer's checkpoint reaches the model and the latent cache (inputs, as in the base)
+inputs = dict(
+    tokenizer=dict(_delete_=True, **vq_tokenizer_run), command=vq_tokenizer_run['command']
 )
-train_dataloader = dict(
-    dataset=dict(tokenizer=dict(config=vq_tokenizer_config), checkpoint=vq_tokenizer_run)
-)
+model = dict(quantizer=dict(_delete_=True, **_base_.vq_quantizer))  # as its tokenizer's
+train_dataloader = dict(dataset=dict(tokenizer=dict(config=vq_tokenizer_config)))
