@@ -2,7 +2,11 @@
 
 import os
 
+import pytest
 from mmengine.config import Config
+
+from videoar.engine.runs import link_inputs
+from videoar.io import CheckpointNotFoundError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROWS = ['table4_row0_learned-pe.py', 'table4_row1_ms-rope.py', 'table4_row2_time-ramp.py',
@@ -50,9 +54,8 @@ def test_table5_changes_only_the_mask():
 def test_vq_arm_changes_only_the_quantizer_and_its_tokenizer():
     base, vq = load('videoar_tiny-ablation_movingdigits.py'), load('vq-vs-bsq_vq.py')
     diff = changed(base, vq)
-    assert all(k.startswith(('model.quantizer.', 'model.tokenizer_checkpoint', 'vq_',
-                             'train_dataloader.dataset.tokenizer.',
-                             'train_dataloader.dataset.checkpoint')) for k in diff), diff  # fmt: skip
+    assert all(k.startswith(('model.quantizer.', 'inputs.', 'vq_',
+                             'train_dataloader.dataset.tokenizer.')) for k in diff), diff  # fmt: skip
     assert (
         vq['model.quantizer.type'] == 'MultiScaleVQ'
         and base['model.quantizer.type'] == 'MultiScaleBSQ'
@@ -60,3 +63,28 @@ def test_vq_arm_changes_only_the_quantizer_and_its_tokenizer():
     for key in ('embed_dim', 'scale_sizes'):
         assert vq[f'model.quantizer.{key}'] == base[f'model.quantizer.{key}']
     assert not [k for k in diff if k.startswith('model.transformer')]
+
+
+@pytest.mark.parametrize(
+    'name, tokenizer',
+    [
+        ('videoar_tiny-ablation_movingdigits.py', 'videoar-tokenizer_tiny_1xb8-1200iters'),
+        ('vq-vs-bsq_vq.py', 'videoar-tokenizer-vq_tiny_1xb8-1200iters'),
+    ],
+)
+def test_ablation_arms_need_only_their_own_tokenizer(name, tokenizer, tmp_path, monkeypatch):
+    """Each arm reads its tokenizer's run (not the main job's curriculum work dir), and its
+    checkpoint reaches the model and the latent cache."""
+    monkeypatch.chdir(tmp_path)  # the work dirs are relative to where the sweep runs
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'ablations', name))
+    assert cfg.inputs.run is None
+    with pytest.raises(CheckpointNotFoundError, match=f'{tokenizer}.*movingdigits'):
+        link_inputs(Config.fromfile(os.path.join(ROOT, 'configs', 'ablations', name)))
+    run_dir = tmp_path / 'work_dirs' / os.path.basename(cfg.inputs.tokenizer.work_dir)
+    run_dir.mkdir(parents=True)
+    (run_dir / 'iter_400.pth').write_bytes(b'')
+    (run_dir / 'last_checkpoint').write_text(str(run_dir / 'iter_400.pth'))
+    link_inputs(cfg)
+    assert cfg.model.tokenizer_checkpoint == str(run_dir / 'iter_400.pth')
+    assert cfg.train_dataloader.dataset.checkpoint == str(run_dir / 'iter_400.pth')
+    assert tokenizer in cfg.train_dataloader.dataset.tokenizer.config

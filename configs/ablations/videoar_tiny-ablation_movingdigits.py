@@ -8,8 +8,24 @@
 # GenerationEvaluationHook below (its settings; the sweep calls evaluate_generation after
 # training, and tools/test.py scores a checkpoint the same way):
 #   python tools/sweep.py configs/ablations/sweep_table4_movingdigits.py
-# Needs the trained tokenizer (configs/_base_/videoar_movingdigits_ar.py says how).
+# Needs only the trained tokenizer of the protocol (not the whole main job), in ./work_dirs of
+# the directory the sweep runs from:
+#   python tools/train.py configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py
+# (another one: --cfg-options inputs.tokenizer=CHECKPOINT_OR_WORK_DIR)
 _base_ = ['../_base_/videoar_movingdigits_ar.py']
+
+tokenizer_command = 'python tools/train.py ' + (
+    'configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py'
+)
+inputs = dict(
+    run=None,  # not the curriculum: the ablations train from scratch on the tokenizer's latents
+    tokenizer=dict(
+        _delete_=True,
+        work_dir='./work_dirs/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f',
+        command=tokenizer_command,
+    ),
+    command=tokenizer_command,
+)
 
 max_iters = 200
 model = dict(

@@ -9,6 +9,7 @@ import time
 from videoar.evaluation.generation import check_metric_types
 
 from .. import launch
+from ..runs import link_inputs
 from .executors import build_executor
 from .plan import claim_run_dir, pending_runs, plan_runs, read_status
 from .results import write_results
@@ -19,12 +20,16 @@ def say(message: str) -> None:
     print(f'[videoar] sweep: {message}', flush=True)
 
 
-def check_runs(spec: SweepSpec, runs) -> None:
+def check_runs(spec: SweepSpec, runs, inputs: bool = True) -> None:
     """Load every run's config with its options (hooks addressed by type too) before any run
-    starts, so a wrong key or a missing file fails at once."""
+    starts, so a wrong key or a missing file fails at once; with ``inputs``, also find the runs
+    each config reads (``inputs``: e.g. a tokenizer checkpoint), so a missing one is named with
+    the command that makes it instead of failing every run."""
     for run in runs:
         cfg = launch.load_config(run.config, run.options)
         launch.check_top_level_keys(cfg, for_training=True)
+        if inputs:
+            link_inputs(cfg)
     if isinstance(spec.evaluation, dict):
         check_metric_types(spec.evaluation.get('metrics'))
 
@@ -43,7 +48,7 @@ def run_sweep(spec: SweepSpec, dry_run: bool = False, report_only: bool = False,
     executor_options = {**spec.executor, **(executor_overrides or {})}
     threads = int(executor_options.get('threads_per_run', 1))
     runs = plan_runs(spec, threads=threads)
-    check_runs(spec, runs)
+    check_runs(spec, runs, inputs=not report_only)
     if dry_run:
         for run in runs:
             say(f'{run.key} [{read_status(run)["state"]}]: {train_command(run)}')
