@@ -63,8 +63,8 @@ def clip_of(item) -> tuple[torch.Tensor, dict]:
 
 
 def tile_text(record: dict) -> str:
-    """The text drawn into a clip's grid tile: its caption, else its class label."""
-    if record.get('caption'):
+    """The text drawn into a clip's grid tile: its class label, else its caption (shortened)."""
+    if record.get('label') is None and record.get('caption'):
         return str(record['caption'])
     return class_text(record.get('label'))
 
