@@ -31,6 +31,7 @@ import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 import videoar  # noqa: E402
+from videoar.evaluation.grid_labels import label_videos  # noqa: E402
 from videoar.io.checkpoint import find_final_checkpoint  # noqa: E402
 from videoar.io.records import file_sha256  # noqa: E402
 from videoar.io.video import write_grid, write_video  # noqa: E402
@@ -91,6 +92,9 @@ def parse_args(argv=None):
     )
     parser.add_argument('--out', help='output folder (default outputs/generate/<config name>)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument(
+        '--no-grid-labels', action='store_true', help='no class / prompt text in the grid tiles'
+    )
     return parser, parser.parse_args(argv)
 
 
@@ -204,8 +208,22 @@ def tile_label(condition: dict) -> str:
     return 'unconditional'
 
 
-def write_videos(out_dir: str, result: dict, num_samples: int, fps: float) -> tuple[list, dict]:
-    """One mp4 + gif per video and the grids: (the files per video, the grid files)."""
+def tile_text(condition: dict) -> str:
+    """The text written into a grid tile: the prompt, the class name or ``class 3``."""
+    if 'prompt' in condition:
+        return str(condition['prompt'])
+    if 'class' in condition:
+        name = condition.get('class_name')
+        named = name is not None and str(name) != str(condition['class'])
+        return str(name) if named else f'class {condition["class"]}'
+    return 'uncond'
+
+
+def write_videos(
+    out_dir: str, result: dict, num_samples: int, fps: float, labels: bool = True
+) -> tuple[list, dict]:
+    """One mp4 + gif per video and the grids (``labels``: the tile text drawn above each tile):
+    (the files per video, the grid files)."""
     os.makedirs(out_dir, exist_ok=True)
     videos = result['videos']
     files = []
@@ -216,8 +234,9 @@ def write_videos(out_dir: str, result: dict, num_samples: int, fps: float) -> tu
         stem = osp.abspath(stem)
         files.append(dict(index=index, mp4=stem + '.mp4', gif=stem + '.gif', **condition))
     nrow = num_samples if len(videos) > num_samples else None
-    grid_mp4 = write_grid(osp.join(out_dir, 'grid.mp4'), videos, nrow=nrow, fps=fps)
-    grid_gif = write_grid(osp.join(out_dir, 'grid.gif'), videos, nrow=nrow, fps=fps)
+    tiled = label_videos(videos, map(tile_text, result['conditions'])) if labels else videos
+    grid_mp4 = write_grid(osp.join(out_dir, 'grid.mp4'), tiled, nrow=nrow, fps=fps)
+    grid_gif = write_grid(osp.join(out_dir, 'grid.gif'), tiled, nrow=nrow, fps=fps)
     tiles = [dict(tile=i, **condition) for i, condition in enumerate(result['conditions'])]
     labels = osp.join(out_dir, 'grid_labels.txt')
     with open(labels, 'w', encoding='utf-8') as handle:  # what each tile shows, row by row
@@ -284,7 +303,9 @@ def main(argv=None) -> int:
     out_dir = args.out or osp.join(
         'outputs', 'generate', osp.splitext(osp.basename(args.config))[0]
     )
-    files, grid = write_videos(out_dir, result, args.num_samples, args.fps)
+    files, grid = write_videos(
+        out_dir, result, args.num_samples, args.fps, labels=not args.no_grid_labels
+    )
     write_settings(out_dir, result, args, checkpoint, argv, files, grid)
     print_summary(out_dir, result)
     return 0

@@ -30,6 +30,7 @@ from videoar.engine import launch  # noqa: E402
 from videoar.engine.checkpointing import remove_stale_temporaries  # noqa: E402
 from videoar.engine.curriculum import run_curriculum  # noqa: E402
 from videoar.engine.hooks import Preempted  # noqa: E402
+from videoar.engine.option_checks import preflight_components  # noqa: E402
 from videoar.engine.workdir_lock import WorkDirLock  # noqa: E402
 from videoar.io.checkpoint import read_last_checkpoint  # noqa: E402
 
@@ -104,6 +105,7 @@ def main(argv=None):
     launch.add_vis_backends(cfg, args.vis_backend)
     rank_zero = is_rank_zero(args.launcher)
     if cfg.get('stages') is None:
+        preflight_components(cfg)  # datasets and hooks: one line and the fix, before the dump
         launch.link_run_inputs(cfg, verbose=rank_zero)
         launch.preflight_model(cfg)
     try:

@@ -180,7 +180,8 @@ def test_curriculum_passes_weights_skips_and_resumes(tmp_path, monkeypatch, caps
     assert first_metrics['protocol']['checkpoint'].endswith('iter_2.pth')
     for ext in ('mp4', 'gif'):
         info = probe_video(work / f'samples.{ext}', exact=True)
-        assert info['num_frames'] == FRAMES and info['height'] == 2 * SIZE + 3 * 2
+        # two rows of tiles, each under a 12-row band with its class (grid.labels=True default)
+        assert info['num_frames'] == FRAMES and info['height'] == 2 * (12 + SIZE) + 3 * 2
     report = (work / 'report.md').read_text()
     assert '| acc | 1 | 0 |' in report and 'samples.mp4' in report
     assert '| stage2 | train | resumed | 4 |' in report

@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -82,7 +83,8 @@ def test_generate_tool_writes_playable_files_and_settings(tmp_path, run_tool):
         assert frames.shape == (9, 16, 24, 3), name
     grid = probe_video(out / 'grid.mp4', exact=True)
     assert grid['num_frames'] == 9
-    assert (grid['height'], grid['width']) == (2 * 16 + 3 * 2, 2 * 24 + 3 * 2)  # 2 x 2, padding 2
+    # 2 x 2, padding 2, a 12-row label band above each tile (the class written in it)
+    assert (grid['height'], grid['width']) == (2 * (12 + 16) + 3 * 2, 2 * 24 + 3 * 2)
     settings = json.loads((out / 'settings.json').read_text())
     with open(ckpt, 'rb') as handle:
         assert settings['checkpoint_sha256'] == hashlib.sha256(handle.read()).hexdigest()[:16]
@@ -167,3 +169,27 @@ def test_generate_tool_refuses_a_checkpoint_of_another_config(tmp_path, repo_roo
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert 'tiny_class.pth' in err and 'does not match the config' in err
+
+
+def test_generate_tool_grid_labels_switch(tmp_path, repo_root):
+    tool = _load_tool(repo_root)
+    torch.manual_seed(0)
+    videos = torch.rand(2, 3, 3, 16, 24) * 2 - 1
+    before = videos.clone()
+    result = dict(
+        videos=videos,
+        conditions=[dict(prompt='a digit moving right'), dict(**{'class': 3, 'class_name': '3'})],
+    )
+    _, labelled = tool.write_videos(str(tmp_path / 'on'), result, 1, 8.0)
+    _, plain = tool.write_videos(str(tmp_path / 'off'), result, 1, 8.0, labels=False)
+    assert torch.equal(videos, before)
+    on, off = read_video(labelled['mp4']), read_video(plain['mp4'])
+    assert on.shape[1] == off.shape[1] + 2 * 12  # one label band per row (one tile per row)
+    # the per-video files are the same with or without labels
+    assert sorted(os.listdir(tmp_path / 'on')) == sorted(os.listdir(tmp_path / 'off'))
+    for name in os.listdir(tmp_path / 'on'):
+        if name.endswith('.mp4') and not name.startswith('grid'):
+            assert np.array_equal(
+                read_video(tmp_path / 'on' / name), read_video(tmp_path / 'off' / name)
+            )
+    assert 'grid_labels.txt' in os.listdir(tmp_path / 'on')

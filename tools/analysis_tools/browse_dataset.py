@@ -27,6 +27,7 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 from videoar.engine import launch  # noqa: E402
+from videoar.evaluation.grid_labels import class_text, label_videos  # noqa: E402
 from videoar.io.records import write_json  # noqa: E402
 from videoar.io.video import write_grid, write_video  # noqa: E402
 from videoar.registry import DATASETS  # noqa: E402
@@ -61,6 +62,13 @@ def clip_of(item) -> tuple[torch.Tensor, dict]:
     return video, meta
 
 
+def tile_text(record: dict) -> str:
+    """The text drawn into a clip's grid tile: its class label, else its caption (shortened)."""
+    if record.get('label') is None and record.get('caption'):
+        return str(record['caption'])
+    return class_text(record.get('label'))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
@@ -72,6 +80,9 @@ def main(argv=None):
     parser.add_argument('--export', action='store_true', help='also write each clip as mp4')
     parser.add_argument('--out', default='outputs/browse', help='output folder')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--no-grid-labels', action='store_true', help='no label / caption text in the grid tiles'
+    )
     args = parser.parse_args(argv)
     cfg = launch.load_config(args.config, args.cfg_options)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'videoar'):
@@ -90,8 +101,9 @@ def main(argv=None):
             name = f'clip_{n:03d}' + (f'_label{label}' if label is not None else '') + '.mp4'
             record['file'] = osp.abspath(write_video(osp.join(args.out, name), video, args.fps))
         records.append(record)
+    tiled = videos if args.no_grid_labels else label_videos(videos, map(tile_text, records))
     for ext in ('mp4', 'gif'):
-        write_grid(osp.join(args.out, f'grid.{ext}'), videos, nrow=args.nrow, fps=args.fps)
+        write_grid(osp.join(args.out, f'grid.{ext}'), tiled, nrow=args.nrow, fps=args.fps)
     write_json(osp.join(args.out, 'clips.json'), dict(config=osp.abspath(args.config),
                split=args.split, dataset=repr(dataset), clips=records))  # fmt: skip
     shape = tuple(videos[0].shape)

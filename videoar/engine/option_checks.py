@@ -167,4 +167,78 @@ def swap_types(root, options: Mapping) -> dict[str, dict]:
     return swaps
 
 
-__all__ = ['accepted_arguments', 'check_option_types', 'find_component_class', 'swap_types']
+def _component_problem(registry, entry: Mapping, where: str) -> str | None:
+    """What is wrong with one ``dict(type=..., ...)`` entry of ``registry``, or None."""
+    type_name = entry.get('type')
+    if not isinstance(type_name, str):
+        return None
+    try:
+        cls = registry.get(type_name)
+    except Exception:  # noqa: BLE001  (e.g. 'mmengine.X' with a scope prefix: left to the Runner)
+        return None
+    if cls is None:
+        names = sorted(registry.module_dict)
+        close = difflib.get_close_matches(type_name, names, n=3)
+        hint = f'did you mean {close}?' if close else f'registered: {names}'
+        return f'{where}.type={type_name!r} is not a registered {registry.name}; {hint}'
+    accepted = accepted_arguments(cls)
+    if accepted is None:
+        return None
+    unknown = sorted(set(entry) - accepted - {'type'})
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, sorted(accepted), n=1)
+        hint = f' (did you mean {close[0]!r}?)' if close else ''
+        return (
+            f'{where}: {type_name} has no argument {key!r}{hint}; it takes {sorted(accepted)}. '
+            f'Remove or rename it in the config (or --cfg-options).'
+        )
+    signature = inspect.signature(cls.__init__ if inspect.isclass(cls) else cls)
+    for name, param in signature.parameters.items():
+        required = param.default is inspect.Parameter.empty and param.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)  # fmt: skip
+        if name != 'self' and required and name not in entry:
+            return (
+                f'{where}: {type_name} needs {name!r}; set it in the config or with '
+                f'--cfg-options {where}.{name}=...'
+            )
+    return None
+
+
+def _dataset_entries(node, where: str):
+    """``(where, dataset dict)`` of a dataset config and the datasets it wraps."""
+    if not isinstance(node, Mapping):
+        return
+    yield where, node
+    inner = node.get('dataset')
+    if isinstance(inner, Mapping):
+        yield from _dataset_entries(inner, f'{where}.dataset')
+    for n, item in enumerate(node.get('datasets') or []):
+        yield from _dataset_entries(item, f'{where}.datasets.{n}')
+
+
+def preflight_components(cfg) -> None:
+    """Check the dataloaders' datasets and ``custom_hooks`` without building them: a registered
+    type, known argument names and the arguments without a default. Raises one
+    :class:`ConfigError` naming the key and the fix."""
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(split)
+        if isinstance(loader, Mapping) and isinstance(loader.get('dataset'), Mapping):
+            for where, entry in _dataset_entries(loader['dataset'], f'{split}.dataset'):
+                problem = _component_problem(registries.DATASETS, entry, where)
+                if problem:
+                    raise ConfigError(problem)
+    for n, hook in enumerate(cfg.get('custom_hooks') or []):
+        if isinstance(hook, Mapping):
+            problem = _component_problem(registries.HOOKS, hook, f'custom_hooks.{n}')
+            if problem:
+                raise ConfigError(problem)
+
+
+__all__ = [
+    'accepted_arguments',
+    'check_option_types',
+    'find_component_class',
+    'preflight_components',
+    'swap_types',
+]

@@ -26,6 +26,7 @@ import torch
 from mmengine.visualization import LocalVisBackend, TensorboardVisBackend
 from mmengine.visualization.vis_backend import force_init_env
 
+from videoar.evaluation.grid_labels import label_videos
 from videoar.io.frames import as_uint8_frames
 from videoar.io.video import make_grid, write_video
 from videoar.registry import VISBACKENDS
@@ -99,9 +100,12 @@ class VideoTensorboardVisBackend(TensorboardVisBackend):
             self.add_image(name, frame_strip(frames), step)
 
 
-def write_video_grid(stem: str, videos: torch.Tensor, nrow: int | None, fps: float) -> list[str]:
-    """Write ``<stem>.mp4`` and ``<stem>.gif`` grids of ``videos (N, 3, F, H, W)``."""
-    grid = make_grid(videos, nrow=nrow)
+def write_video_grid(
+    stem: str, videos: torch.Tensor, nrow: int | None, fps: float, labels=None
+) -> list[str]:
+    """Write ``<stem>.mp4`` and ``<stem>.gif`` grids of ``videos (N, 3, F, H, W)``; ``labels``
+    (one string per video, or None) are written in a band above each tile (grid files only)."""
+    grid = make_grid(videos if labels is None else label_videos(videos, labels), nrow=nrow)
     return [write_video(f'{stem}{ext}', grid, fps=fps) for ext in ('.mp4', '.gif')]
 
 

@@ -21,6 +21,7 @@ from mmengine.config import Config
 from mmengine.dist import barrier, is_main_process
 
 from videoar.evaluation.generation import evaluate_generation
+from videoar.evaluation.grid_labels import class_text
 from videoar.evaluation.report import write_metrics_json
 from videoar.io.checkpoint import read_finished
 from videoar.io.records import read_json, write_json
@@ -34,7 +35,7 @@ from .report import write_report
 from .stages import Stage
 
 EVAL_DONE_FILE = 'evaluated.json'
-DEFAULT_GRID = dict(num_videos=16, nrow=None, fps=8)
+DEFAULT_GRID = dict(num_videos=16, nrow=None, fps=8, labels=True)  # labels: class text per tile
 #: evaluate_generation arguments the stage sets itself
 STAGE_SET_KEYS = ('model', 'progress', 'keep_videos')  # keep_videos: grid.num_videos
 
@@ -90,7 +91,11 @@ def _write_outputs(curriculum, stage, result, protocol: dict, grid: dict, identi
     write_metrics_json(files['metrics'], metrics, result.evaluator, extra=dict(protocol=protocol))
     if result.videos is not None:
         write_video_grid(
-            osp.join(curriculum.root, 'samples'), result.videos, grid['nrow'], grid['fps']
+            osp.join(curriculum.root, 'samples'),
+            result.videos,
+            grid['nrow'],
+            grid['fps'],
+            labels=[class_text(label) for label in result.labels] if grid['labels'] else None,
         )
     protocol['grid_labels'] = list(result.labels)
     write_report(curriculum, stage, metrics, protocol, files)

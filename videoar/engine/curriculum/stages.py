@@ -31,7 +31,7 @@ STAGE_KEYS = (
     'evaluation', 'grid',
 )  # fmt: skip
 CURRICULUM_KEYS = ('cfg_options', 'auto_resume')
-GRID_KEYS = ('num_videos', 'nrow', 'fps')
+GRID_KEYS = ('num_videos', 'nrow', 'fps', 'labels')
 TRAIN_ONLY_KEYS = ('init_from', 'tokenizer_from')
 EVALUATE_ONLY_KEYS = ('from_stage', 'evaluation', 'grid')
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
