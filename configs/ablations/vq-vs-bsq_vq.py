@@ -2,7 +2,7 @@
 # ./videoar_tiny-ablation_movingdigits.py (the BSQ arm) with the tokenizer trained with
 # multi-scale residual VQ (../tokenizer/videoar-tokenizer-vq_tiny_...py: the same encoder,
 # latent dim, scales 1..4, 150 tokens per clip, 4096 codes) and the same transformer; labels
-# are code indices (cross-entropy over 4096 classes) instead of 32 bits (bitwise CE). Cross-Frame
+# are code indices (cross-entropy over 4096 classes) instead of 16 bits (bitwise CE). Cross-Frame
 # Error Correction replaces a flipped index by a uniform random one.
 # Needs the VQ tokenizer:
 #   python tools/train.py configs/tokenizer/videoar-tokenizer-vq_tiny_1xb8-1200iters_movingdigits-32x32-17f.py

@@ -4,7 +4,7 @@
 #   python tools/train.py configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py
 #   python tools/test.py  configs/tokenizer/videoar-tokenizer_tiny_1xb8-1200iters_movingdigits-32x32-17f.py \
 #       work_dirs/<this config>/iter_1200.pth   # PSNR, SSIM, class accuracy, Fréchet
-# 17 x 32 x 32 clips -> 5 x 4 x 4 latents -> 150 BSQ tokens (32 bits each) per clip.
+# 17 x 32 x 32 clips -> 5 x 4 x 4 latents -> 150 BSQ tokens (16 bits each) per clip.
 # The training log shows usage/bits_s{k} (per-scale bit entropy, 1 = balanced, 0 = collapsed) and
 # scale/alpha_s{k} (the learned per-scale code scales) next to the losses and the batch PSNR.
 _base_ = [
