@@ -1,4 +1,5 @@
 import copy
+import importlib.util
 import os
 import subprocess
 import sys
@@ -58,6 +59,22 @@ def run_tool(repo_root, subprocess_env):
         return proc
 
     return run
+
+
+@pytest.fixture
+def load_tool(repo_root):
+    """``load_tool('tools/analysis_tools/get_flops.py')``: a tool script imported as a module
+    (its ``main(argv)`` and helpers called in-process)."""
+
+    def load(relpath: str):
+        path = os.path.join(repo_root, relpath)
+        name = os.path.splitext(os.path.basename(path))[0] + '_tool'
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 # Tiny models. Test modules cannot import a conftest: each factory below is handed to them by

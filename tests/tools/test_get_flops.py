@@ -1,6 +1,5 @@
 """get_flops.py on the meta device: fake tensors, the same FLOPs as a real build, no weights."""
 
-import importlib.util
 import os
 import resource
 
@@ -14,16 +13,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TINY = {'model.transformer.dim': 32, 'model.transformer.depth': 1, 'model.transformer.num_heads': 2}
 
 
-def _tool():
-    path = os.path.join(REPO, 'tools', 'analysis_tools', 'get_flops.py')
-    spec = importlib.util.spec_from_file_location('get_flops_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_meta_counts_the_same_flops_as_a_real_build(tmp_path):
-    tool = _tool()
+def test_meta_counts_the_same_flops_as_a_real_build(tmp_path, load_tool):
+    tool = load_tool('tools/analysis_tools/get_flops.py')
     config = os.path.join(REPO, 'configs', 'videoar_stage3.py')
     cfg = tool.model_config(launch.load_config(config, dict(TINY)), None)
     real_model = tool.build_model(cfg, 'cpu')  # real weights first (the layout caches masks)
@@ -41,8 +32,8 @@ def test_meta_counts_the_same_flops_as_a_real_build(tmp_path):
     assert 0.5 < fake['train_forward'] / fv['train_forward'] <= 1.0
 
 
-def test_the_4b_paper_model_counts_without_its_weights():
-    tool = _tool()
+def test_the_4b_paper_model_counts_without_its_weights(load_tool):
+    tool = load_tool('tools/analysis_tools/get_flops.py')
     config = os.path.join(
         REPO, 'configs', 'paper', 'videoar-4b_8xb8-200k_ucf101-128x128-17f_fsdp2.py'
     )

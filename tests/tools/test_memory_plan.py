@@ -2,7 +2,6 @@
 CPU for the tiny and the bench model (with and without activation checkpointing); the paper's
 4B config is planned for 8 x 80 GB (DDP does not fit, FSDP2 does)."""
 
-import importlib.util
 import os
 
 import pytest
@@ -14,32 +13,24 @@ BENCH = {'model.transformer.dim': 256, 'model.transformer.depth': 8,
          'model.transformer.num_heads': 8}  # fmt: skip
 
 
-def _tool():
-    path = os.path.join(ROOT, 'tools', 'analysis_tools', 'memory_plan.py')
-    spec = importlib.util.spec_from_file_location('memory_plan', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(
     'options, batch',
     [({}, 4), (BENCH, 2)],
     ids=['tiny', 'bench'],
 )
 @pytest.mark.parametrize('checkpointing', [False, True])
-def test_plan_matches_measured_cpu_peak(options, batch, checkpointing, capsys):
+def test_plan_matches_measured_cpu_peak(options, batch, checkpointing, capsys, load_tool):
     options = dict(options, **{'model.transformer.grad_checkpointing': checkpointing})
     argv = [TINY, '--gpus', '1', '--batch', str(batch), '--dtype', 'float32', '--measure',
             '--cfg-options', *[f'{k}={v}' for k, v in options.items()]]  # fmt: skip
-    result = _tool().main(argv)
+    result = load_tool('tools/analysis_tools/memory_plan.py').main(argv)
     assert result['shape'].checkpointing is checkpointing
     assert abs(result['measured'] / result['planned'] - 1) < 0.15, capsys.readouterr().out
     assert 'fsdp2' in capsys.readouterr().out
 
 
-def test_4b_config_needs_fsdp2_on_8x80gb():
-    tool = _tool()
+def test_4b_config_needs_fsdp2_on_8x80gb(load_tool):
+    tool = load_tool('tools/analysis_tools/memory_plan.py')
     config = os.path.join(
         ROOT, 'configs', 'paper', 'videoar-4b_8xb8-200k_ucf101-128x128-17f_fsdp2.py'
     )
