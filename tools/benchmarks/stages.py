@@ -6,8 +6,8 @@ on training) and one full step (forward, loss, backward, clipping, optimizer upd
 config's optimizer wrapper, i.e. bf16 autocast for the AR stages) is timed on a batch of the
 stage's size:
 
-* ``tokenizer``: 8 clips of 17 x 32 x 32 pixels, in the config's precision (fp32) and with bf16
-  autocast (``PortableAmpOptimWrapper``, what ``tools/train.py --amp`` switches to);
+* ``tokenizer``: 8 clips of 17 x 32 x 32 pixels, in fp32 and with bf16 autocast
+  (``PortableAmpOptimWrapper``, what the tokenizer config sets);
 * ``stage1``: 32 cached latents of 9 x 16 x 16 clips (3 latent frames, 2 scales) and 32 of single
   images (the batch sampler mixes 30% image batches);
 * ``stage2``: 16 latents of 3 latent frames at 32 x 32 (4 scales);
@@ -62,6 +62,9 @@ def _build(config: str, amp: bool | None = None):
     )
     if amp:
         optim_cfg.update(type='PortableAmpOptimWrapper', dtype='bfloat16')
+    elif amp is not None:  # fp32, whatever precision the config sets
+        optim_cfg.update(type='OptimWrapper')
+        optim_cfg.pop('dtype', None)
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('videoar'):
         model = MODELS.build(cfg.model).train()
