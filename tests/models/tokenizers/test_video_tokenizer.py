@@ -16,6 +16,7 @@ from videoar.models.tokenizers import (
     tokens_per_clip,
 )
 from videoar.registry import MODELS, QUANTIZERS, TOKENIZERS
+from videoar.structures import VideoBatch
 from videoar.utils import ConfigError
 
 BSQ = dict(type='MultiScaleBSQ', scale_sizes=[1, 2])
@@ -84,11 +85,15 @@ def test_embed_dim_defaults_to_the_latent_dim_and_shapes_are_checked_at_build(bu
     build(input_size=(9, 8, 8))
 
 
-def test_predict_returns_one_dict_per_clip_for_the_metrics(build):
+@pytest.mark.parametrize('form', ['dict', 'VideoBatch'])
+def test_predict_returns_one_dict_per_clip_for_the_metrics(build, form):
     model = build().eval()
     video = clips(batch=3)
+    data = batch_of(video)
+    if form == 'VideoBatch':  # what video_collate hands the model
+        data['data_samples'] = VideoBatch.build(**data['data_samples'])
     with torch.no_grad():
-        outputs = model.val_step(batch_of(video))
+        outputs = model.val_step(data)
         rec, _ = model.reconstruct(video)
     assert len(outputs) == 3
     for i, item in enumerate(outputs):
