@@ -1,6 +1,5 @@
 """tools/analysis_tools/analyze_logs.py on synthetic scalars.json files."""
 
-import importlib.util
 import json
 import os
 
@@ -8,12 +7,8 @@ import pytest
 
 
 @pytest.fixture
-def tool(repo_root):
-    path = os.path.join(repo_root, 'tools', 'analysis_tools', 'analyze_logs.py')
-    spec = importlib.util.spec_from_file_location('analyze_logs_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/analyze_logs.py')
 
 
 def _log(work, stamp, records):

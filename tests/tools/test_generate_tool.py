@@ -1,7 +1,6 @@
 """tools/generate.py end to end: playable files, settings.json, refusals before any work."""
 
 import hashlib
-import importlib.util
 import json
 import os
 
@@ -50,15 +49,6 @@ def _write_tiny(tmp_path, name, text):
     return str(config), str(ckpt)
 
 
-def _load_tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'generate_tool', os.path.join(repo_root, 'tools', 'generate.py')
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_generate_tool_writes_playable_files_and_settings(tmp_path, run_tool):
     config, ckpt = _write_tiny(tmp_path, 'tiny_class', CLASS_CONFIG)
     out = tmp_path / 'out'
@@ -97,8 +87,8 @@ def test_generate_tool_writes_playable_files_and_settings(tmp_path, run_tool):
     assert settings['command'][1:3] == [config, ckpt]
 
 
-def test_generate_tool_text_prompts_file_and_a_long_video(tmp_path, repo_root, capsys):
-    tool = _load_tool(repo_root)
+def test_generate_tool_text_prompts_file_and_a_long_video(tmp_path, capsys, load_tool):
+    tool = load_tool('tools/generate.py')
     config, ckpt = _write_tiny(tmp_path, 'tiny_text', TEXT_CONFIG)
     prompts = tmp_path / 'prompts.txt'
     prompts.write_text('digit 3 moving up-left\n\ndigit 7 moving down\n')
@@ -131,9 +121,9 @@ def test_generate_tool_text_prompts_file_and_a_long_video(tmp_path, repo_root, c
          'bad-frames'],
 )  # fmt: skip
 def test_generate_tool_refuses_bad_requests_before_any_work(
-    tmp_path, repo_root, capsys, monkeypatch, extra, message
+    tmp_path, capsys, monkeypatch, extra, message, load_tool
 ):
-    tool = _load_tool(repo_root)
+    tool = load_tool('tools/generate.py')
     config, ckpt = _write_tiny(tmp_path, 'tiny_class', CLASS_CONFIG)
     # the pipeline's only call of the sampler is in its window loop
     monkeypatch.setattr(long_video_module, 'sample_video', lambda *a, **k: pytest.fail('sampled'))
@@ -146,8 +136,8 @@ def test_generate_tool_refuses_bad_requests_before_any_work(
     assert not out.exists()
 
 
-def test_generate_tool_refuses_an_empty_prompt_and_an_unreadable_video(tmp_path, repo_root, capsys):
-    tool = _load_tool(repo_root)
+def test_generate_tool_refuses_an_empty_prompt_and_an_unreadable_video(tmp_path, capsys, load_tool):
+    tool = load_tool('tools/generate.py')
     config, ckpt = _write_tiny(tmp_path, 'tiny_text', TEXT_CONFIG)
     with pytest.raises(SystemExit) as exit_info:
         tool.main([config, ckpt, '--prompts', 'digit 3', '', '--no-progress'])
@@ -160,8 +150,8 @@ def test_generate_tool_refuses_an_empty_prompt_and_an_unreadable_video(tmp_path,
     assert 'broken.mp4' in err and 'not a readable video container' in err
 
 
-def test_generate_tool_refuses_a_checkpoint_of_another_config(tmp_path, repo_root, capsys):
-    tool = _load_tool(repo_root)
+def test_generate_tool_refuses_a_checkpoint_of_another_config(tmp_path, capsys, load_tool):
+    tool = load_tool('tools/generate.py')
     _, class_ckpt = _write_tiny(tmp_path, 'tiny_class', CLASS_CONFIG)
     text_config, _ = _write_tiny(tmp_path, 'tiny_text', TEXT_CONFIG)
     with pytest.raises(SystemExit) as exit_info:
@@ -171,8 +161,8 @@ def test_generate_tool_refuses_a_checkpoint_of_another_config(tmp_path, repo_roo
     assert 'tiny_class.pth' in err and 'does not match the config' in err
 
 
-def test_generate_tool_grid_labels_switch(tmp_path, repo_root):
-    tool = _load_tool(repo_root)
+def test_generate_tool_grid_labels_switch(tmp_path, load_tool):
+    tool = load_tool('tools/generate.py')
     torch.manual_seed(0)
     videos = torch.rand(2, 3, 3, 16, 24) * 2 - 1
     before = videos.clone()

@@ -1,20 +1,14 @@
 """Configuration mistakes end in one line naming the fix (exit code 2), before the Runner's
 environment and config dump."""
 
-import importlib.util
 import os
 
 import pytest
 
 
 @pytest.fixture
-def train_tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', os.path.join(repo_root, 'tools', 'train.py')
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def train_tool(load_tool):
+    return load_tool('tools/train.py')
 
 
 def _one_line_error(code, stdout, stderr, *fragments):
