@@ -27,4 +27,15 @@ custom_hooks = [
         conditions='balanced',
         real_dataloader=_base_.real_val_dataloader,
     ),
+    # the evaluation and the checkpoint's state_dict use the average of the weights (about the
+    # last 100 steps); with the decay below it raised the main job's class accuracy from 0.81 to
+    # 0.88 (docs/tokenizer.md)
+    dict(type='EMAHook', momentum=0.01, priority='ABOVE_NORMAL'),
+]
+# warm-up, constant, then a cosine decay to a tenth of the rate over the second half
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.05, by_epoch=False, begin=0, end=20),
+    dict(
+        type='CosineAnnealingLR', eta_min=1e-4, by_epoch=False, begin=max_iters // 2, end=max_iters
+    ),
 ]

@@ -11,6 +11,7 @@ import sys
 import pytest
 import torch
 
+from videoar.io.checkpoint import load_checkpoint_safe
 from videoar.io.video import read_video
 
 pytestmark = pytest.mark.slow
@@ -55,6 +56,20 @@ def test_stage2_alone_takes_the_main_jobs_tokenizer_cache_and_stage1(chain):
     finished = json.load(open(os.path.join(chain['cwd'], 'work_dirs/videoar_stage2/finished.json')))
     assert finished['init_checkpoint'] == os.path.join(work, 'stage1', 'iter_6.pth')
     assert finished['tokenizer_checkpoint'] == os.path.join(work, 'tokenizer', 'iter_4.pth')
+
+
+def test_the_ar_stages_use_the_tokenizers_averaged_weights(chain):
+    """The tokenizer config averages its weights (EMAHook): the checkpoint's state_dict holds the
+    average, and the AR stages freeze exactly that tokenizer, not the last step's weights."""
+    work = chain['work']
+    tok = load_checkpoint_safe(os.path.join(work, 'tokenizer', 'iter_4.pth'))
+    averaged, raw = tok['state_dict'], tok['ema_state_dict']  # mmengine swaps them on save
+    stage1 = load_checkpoint_safe(os.path.join(work, 'stage1', 'iter_6.pth'))
+    keys = [k for k in averaged if k.startswith('tokenizer.') and averaged[k].is_floating_point()]
+    assert keys
+    assert any(not torch.equal(averaged[k], raw['module.' + k]) for k in keys)
+    for key in keys:
+        torch.testing.assert_close(stage1['state_dict'][key], averaged[key], rtol=0, atol=0)
 
 
 def test_test_py_reproduces_the_main_jobs_evaluation(chain):
