@@ -3,7 +3,8 @@
 The local executor starts ``python -m videoar.engine.sweep.worker <run dir>/sweep_run.json``
 per run; the submitit executor calls :func:`execute_run` inside the job. Either way the run:
 
-1. trains its config with its options in its own work dir (mmengine Runner; resumed from the
+1. trains its config with its options in its own work dir, with the runs its ``inputs`` name
+   linked in as ``tools/train.py`` does (mmengine Runner; resumed from the
    newest loadable checkpoint when an earlier attempt was interrupted; skipped when training
    already finished);
 2. evaluates the final checkpoint through :func:`videoar.evaluation.evaluate_generation` (the
@@ -72,6 +73,10 @@ def train(run: RunSpec) -> str:
     cfg, work_dir = launch.prepare_config(run.config, run.options, run.work_dir, for_training=True)
     if cfg.get('stages') is not None:
         raise ConfigError(f'{run.config} is a curriculum; a sweep run trains one stage config.')
+    # the runs named in `inputs` (the tokenizer checkpoint, a latent cache, an init checkpoint)
+    # reach the model and every latent-cache dataset, as in tools/train.py; without this the
+    # model and the latent cache keep a RANDOM tokenizer (configs/ablations/README.md)
+    launch.link_run_inputs(cfg)
     cfg.resume = True  # the newest loadable checkpoint of the work dir, or a fresh start
     cfg.load_from = None
     launch.setup_launcher(cfg, 'none')
