@@ -3,7 +3,9 @@
 python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE] [--cfg-options k=v ...]
 
 CHECKPOINT is a file or a run's work dir (its final checkpoint; for a curriculum config, the
-curriculum's work dir: the checkpoint its evaluate stage scores).
+curriculum's work dir: the checkpoint its evaluate stage scores). Without ``--work-dir``, the
+metrics of a run's work dir (and of a curriculum) go to ``<that work dir>/test/metrics.json``, of
+a checkpoint file to ``work_dirs/<config name>/metrics.json``.
 
 A config with ``test_dataloader`` and ``test_evaluator`` is scored by mmengine's test loop (e.g.
 a tokenizer's reconstruction metrics). A generator config without them is scored as its
@@ -59,6 +61,9 @@ def main(argv=None):
     if curriculum is not None:
         cfg, stage = curriculum_source(curriculum)
         work_dir = args.work_dir or osp.join(curriculum.root, 'test')
+    elif args.work_dir is None and osp.isdir(args.checkpoint):  # a run's work dir is scored:
+        work_dir = osp.join(osp.abspath(args.checkpoint), 'test')  # its metrics go beside it
+        cfg.work_dir = work_dir
     args.checkpoint = checkpoint_of(args.checkpoint, curriculum)
     launch.setup_launcher(cfg, args.launcher)
     has_test_loop = all(cfg.get(k) is not None for k in ('test_dataloader', 'test_evaluator'))

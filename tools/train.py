@@ -28,7 +28,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from videoar.engine import launch  # noqa: E402
 from videoar.engine.checkpointing import remove_stale_temporaries  # noqa: E402
-from videoar.engine.curriculum import run_curriculum  # noqa: E402
+from videoar.engine.curriculum import preflight_curriculum, run_curriculum  # noqa: E402
 from videoar.engine.hooks import Preempted  # noqa: E402
 from videoar.engine.option_checks import preflight_components  # noqa: E402
 from videoar.engine.workdir_lock import WorkDirLock  # noqa: E402
@@ -108,6 +108,8 @@ def main(argv=None):
         preflight_components(cfg)  # datasets and hooks: one line and the fix, before the dump
         launch.link_run_inputs(cfg, verbose=rank_zero)
         launch.preflight_model(cfg)
+    else:  # every stage's resolved config, before the first stage trains
+        preflight_curriculum(cfg)
     try:
         with WorkDirLock(work_dir, enabled=rank_zero):
             if rank_zero:

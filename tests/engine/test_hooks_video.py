@@ -12,6 +12,7 @@ from torch import nn
 
 import videoar.engine  # noqa: F401  (registers the hooks and backends)
 from videoar.evaluation import evaluate_generation
+from videoar.evaluation.grid_labels import LABEL_BAND
 from videoar.io.video import probe_video, read_video
 from videoar.registry import METRICS, MODELS
 
@@ -91,8 +92,9 @@ def _tile(frames, row, col, size=SIZE, pad=2):
 
 def test_visualization_hook_writes_decodable_grids_with_ema(tmp_path, make_runner):
     hook = dict(
-        type='VideoVisualizationHook', interval=2, conditions=dict(label=[0, 1, 2, 1]), nrow=2
-    )
+        type='VideoVisualizationHook', interval=2, conditions=dict(label=[0, 1, 2, 1]), nrow=2,
+        labels=False,
+    )  # fmt: skip
     runner = make_runner(tmp_path, [hook, dict(type='EMAHook', momentum=0.5)], max_iters=5)
     runner.train()
     vis = tmp_path / 'vis'
@@ -125,6 +127,33 @@ def test_visualization_hook_writes_decodable_grids_with_ema(tmp_path, make_runne
     # the backend got the video too
     local = [p for p in (tmp_path).rglob('vis_video/samples_5.gif')]
     assert len(local) == 1 and probe_video(local[0], exact=True)['num_frames'] == FRAMES
+
+
+@pytest.mark.parametrize(
+    'conditions', [dict(label=[0, 1, 2, 1]), dict(caption=['a', 'b', 'c', 'b'])]
+)
+def test_visualization_grids_carry_labels_unless_switched_off(tmp_path, make_runner, conditions):
+    grids = {}
+    for labels in (True, False):
+        hook = dict(type='VideoVisualizationHook', interval=100, conditions=conditions,
+                    nrow=2, seed=3, labels=labels)  # fmt: skip
+        make_runner(tmp_path / str(labels), [hook], max_iters=1).train()
+        grids[labels] = read_video(tmp_path / str(labels) / 'vis' / 'iter_1.gif')
+    plain, labelled = grids[False], grids[True]
+    band, pad = LABEL_BAND, 2
+    assert labelled.shape[1] == plain.shape[1] + 2 * band  # a band above each of the two rows
+    assert labelled.shape[2] == plain.shape[2]
+    strips = []
+    for row in (0, 1):
+        for col in (0, 1):
+            left = pad + col * (SIZE + pad)
+            top_label = pad + row * (band + SIZE + pad)
+            tile = labelled[:, top_label + band : top_label + band + SIZE, left : left + SIZE]
+            assert np.array_equal(tile, _tile(plain, row, col))  # pixel for pixel
+            strips.append(labelled[:, top_label : top_label + band, left : left + SIZE])
+    assert all(s.max() > 200 for s in strips)  # text in every band
+    assert np.array_equal(strips[1], strips[3])  # the same condition, the same band
+    assert not np.array_equal(strips[0], strips[1])  # another condition, another band
 
 
 def test_visualization_same_seed_same_videos(tmp_path, make_runner):

@@ -1,6 +1,7 @@
 """tools/test.py scores a generator checkpoint with evaluate_generation, as its hook would."""
 
 import json
+import os
 
 import torch
 
@@ -58,3 +59,21 @@ def test_a_config_with_nothing_to_measure_says_so(tmp_path, tiny_videoar_config,
     proc = run_tool('tools/test.py', config, checkpoint, '--work-dir', tmp_path / 'work')
     assert proc.returncode != 0
     assert 'GenerationEvaluationHook' in proc.stderr and 'test_dataloader' in proc.stderr
+
+
+def test_a_run_work_dir_gets_its_metrics_beside_it(
+    tmp_path, tiny_videoar_config, randomise_head, run_tool, repo_root
+):
+    config = _write_config(tmp_path / 'gen_rundir.py', tiny_videoar_config)
+    torch.manual_seed(0)
+    model = randomise_head(init_model(config), seed=1)
+    run = tmp_path / 'run'
+    run.mkdir()
+    torch.save({'state_dict': model.state_dict(), 'meta': {'iter': 1}}, run / 'iter_1.pth')
+    (run / 'last_checkpoint').write_text(str(run / 'iter_1.pth'))
+
+    proc = run_tool('tools/test.py', config, run, check=True)
+    out = run / 'test' / 'metrics.json'
+    assert f'metrics written to {out}' in proc.stdout
+    assert json.loads(out.read_text())['checkpoint'] == str(run / 'iter_1.pth')
+    assert not os.path.exists(os.path.join(repo_root, 'work_dirs', 'gen_rundir'))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
+import os.path as osp
 from collections.abc import Mapping
 
 from videoar import registry as registries
@@ -205,6 +207,53 @@ def _component_problem(registry, entry: Mapping, where: str) -> str | None:
     return None
 
 
+#: dataset arguments that name input data on disk (checked to exist before anything is built)
+DATASET_INPUT_PATHS = ('data_root', 'root', 'ann_file', 'shards')
+
+
+def _argument_value(cls, entry: Mapping, name: str):
+    """``entry[name]``, else the default of ``cls``'s argument ``name`` (None if it has none)."""
+    if name in entry:
+        return entry[name]
+    try:
+        param = inspect.signature(cls.__init__ if inspect.isclass(cls) else cls).parameters.get(
+            name
+        )
+    except (TypeError, ValueError):
+        return None
+    return None if param is None or param.default is inspect.Parameter.empty else param.default
+
+
+def _input_path_problem(registry, entry: Mapping, where: str) -> str | None:
+    """A missing input path (``data_root``, ``root``, ``ann_file``, ``shards``) of a dataset
+    entry, given in the config or by the class's default; None when all exist. A brace or glob
+    pattern is checked by its folder."""
+    type_name = entry.get('type')
+    try:
+        cls = registry.get(type_name) if isinstance(type_name, str) else None
+    except Exception:  # noqa: BLE001  (a scoped name: left to the Runner)
+        cls = None
+    if cls is None:
+        return None
+    for key in DATASET_INPUT_PATHS:
+        value = _argument_value(cls, entry, key)
+        paths = [value] if isinstance(value, str) else value
+        if not isinstance(paths, (list, tuple)):
+            continue
+        for path in paths:
+            if not isinstance(path, str) or not path:
+                continue
+            checked = osp.dirname(path) if any(c in path for c in '{*?[') else path
+            if checked and not osp.exists(osp.expanduser(checked)):
+                relative = '' if osp.isabs(path) else f' (relative to {os.getcwd()})'
+                return (
+                    f'{where}.{key}={path!r}: {osp.abspath(osp.expanduser(checked))} does not '
+                    f'exist{relative}. Put the data there, or give its path with --cfg-options '
+                    f'{where}.{key}=PATH.'
+                )
+    return None
+
+
 def _dataset_entries(node, where: str):
     """``(where, dataset dict)`` of a dataset config and the datasets it wraps."""
     if not isinstance(node, Mapping):
@@ -219,13 +268,16 @@ def _dataset_entries(node, where: str):
 
 def preflight_components(cfg) -> None:
     """Check the dataloaders' datasets and ``custom_hooks`` without building them: a registered
-    type, known argument names and the arguments without a default. Raises one
+    type, known argument names, the arguments without a default and the datasets' input paths
+    (:data:`DATASET_INPUT_PATHS`, from the config or the class's default). Raises one
     :class:`ConfigError` naming the key and the fix."""
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(split)
         if isinstance(loader, Mapping) and isinstance(loader.get('dataset'), Mapping):
             for where, entry in _dataset_entries(loader['dataset'], f'{split}.dataset'):
-                problem = _component_problem(registries.DATASETS, entry, where)
+                problem = _component_problem(
+                    registries.DATASETS, entry, where
+                ) or _input_path_problem(registries.DATASETS, entry, where)
                 if problem:
                     raise ConfigError(problem)
     for n, hook in enumerate(cfg.get('custom_hooks') or []):
@@ -236,6 +288,7 @@ def preflight_components(cfg) -> None:
 
 
 __all__ = [
+    'DATASET_INPUT_PATHS',
     'accepted_arguments',
     'check_option_types',
     'find_component_class',

@@ -173,13 +173,51 @@ def read_last_checkpoint(work_dir: str) -> str | None:
     return path if path is not None and osp.isfile(path) else None
 
 
+#: the ``finished.json`` entries that hold paths (a string or a list of strings)
+FINISHED_PATH_KEYS = ('checkpoint', 'init_checkpoint', 'tokenizer_checkpoint', 'latent_cache_dirs')
+
+
+def _moved(path, old_dir: str, new_dir: str, old_root: str, new_root: str):
+    """``path`` of a copied or moved run, in its new place when it is there (else unchanged)."""
+    if not isinstance(path, str) or not osp.isabs(path):
+        return path
+    for old, new in ((old_dir, new_dir), (old_root, new_root)):
+        if path.startswith(old + os.sep):
+            candidate = new + path[len(old) :]
+            if osp.exists(candidate):
+                return candidate
+    return path
+
+
+def relocate_finished(finished: dict, work_dir: str) -> dict:
+    """``finished.json`` of a work dir that was copied or moved (as a whole, or with the
+    curriculum folder around it): the absolute paths it recorded under its old place point to the
+    same files in the new place, where those exist. Unmoved runs are returned unchanged."""
+    recorded = finished.get('checkpoint')
+    if not isinstance(recorded, str) or not osp.isabs(recorded):
+        return finished
+    old_dir, new_dir = osp.dirname(recorded), osp.abspath(work_dir)
+    if old_dir == new_dir or osp.realpath(old_dir) == osp.realpath(new_dir):
+        return finished
+    roots = (old_dir, new_dir, osp.dirname(old_dir), osp.dirname(new_dir))
+    out = dict(finished)
+    for key in FINISHED_PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, list):
+            out[key] = [_moved(v, *roots) for v in value]
+        elif value is not None:
+            out[key] = _moved(value, *roots)
+    return out
+
+
 def read_finished(work_dir: str) -> dict | None:
-    """The content of ``<work_dir>/finished.json``, or None when the stage has not finished."""
+    """The content of ``<work_dir>/finished.json``, or None when the stage has not finished.
+    The paths of a copied or moved run point into its new place (:func:`relocate_finished`)."""
     path = osp.join(work_dir, FINISHED_FILE)
     if not osp.isfile(path):
         return None
     with open(path) as f:
-        return json.load(f)
+        return relocate_finished(json.load(f), work_dir)
 
 
 def _resolve(path: str, work_dir: str) -> str:
@@ -279,5 +317,6 @@ __all__ = [
     'named_by_last_checkpoint',
     'read_finished',
     'read_last_checkpoint',
+    'relocate_finished',
     'resolve_checkpoint',
 ]

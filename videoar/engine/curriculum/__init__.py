@@ -49,7 +49,7 @@ curriculum's work directory.
 
 from .evaluate import evaluation_settings, run_evaluate_stage
 from .report import render_report
-from .runner import Curriculum, run_curriculum
+from .runner import Curriculum, preflight_curriculum, run_curriculum
 from .stages import Stage, parse_stages, resolve_config_path
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     'Stage',
     'evaluation_settings',
     'parse_stages',
+    'preflight_curriculum',
     'render_report',
     'resolve_config_path',
     'run_curriculum',

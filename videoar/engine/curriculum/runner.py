@@ -22,6 +22,7 @@ from videoar.utils import ConfigError
 
 from .. import launch
 from ..config_options import merge_options
+from ..option_checks import preflight_components
 from .evaluate import run_evaluate_stage
 from .linking import (
     add_finished_hook,
@@ -88,6 +89,20 @@ class Curriculum:
         default_cache_dirs(cfg, self.root)
         add_finished_hook(cfg)
         return cfg
+
+    def preflight(self) -> None:
+        """Check every train stage's resolved config (stage config, shared and stage
+        ``cfg_options``) before anything trains: datasets, hooks and the model on the meta device.
+        Raises one :class:`ConfigError` that names the stage."""
+        for stage in self.stages:
+            if stage.kind != 'train':
+                continue
+            try:
+                cfg = self.load_stage_config(stage, link=False)
+                preflight_components(cfg)
+                launch.preflight_model(cfg)
+            except ConfigError as err:
+                raise ConfigError(f'stage {stage.name} ({stage.config}): {err}') from err
 
     def write_record(self) -> str:
         """``<work_dir>/run.json``: what this curriculum produces, for later runs to find
@@ -223,6 +238,11 @@ class Curriculum:
                 )
 
 
+def preflight_curriculum(cfg: Config) -> None:
+    """Check every train stage of a curriculum config up front (:meth:`Curriculum.preflight`)."""
+    Curriculum(cfg).preflight()
+
+
 def run_curriculum(cfg: Config, resume: bool = False, amp: bool = False, launcher: str = 'none'):
     """Run every stage of ``cfg.stages`` in order (see :mod:`videoar.engine.curriculum`).
 
@@ -231,4 +251,4 @@ def run_curriculum(cfg: Config, resume: bool = False, amp: bool = False, launche
     return Curriculum(cfg, resume=resume, amp=amp, launcher=launcher).run()
 
 
-__all__ = ['Curriculum', 'run_curriculum']
+__all__ = ['Curriculum', 'preflight_curriculum', 'run_curriculum']

@@ -9,6 +9,7 @@ import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from videoar.evaluation.grid_labels import class_text, label_videos
 from videoar.evaluation.predict import make_data_samples, model_num_classes, predict_videos
 from videoar.registry import HOOKS
 from videoar.utils import ConfigError, check_known_keys, check_positive
@@ -74,6 +75,9 @@ class VideoVisualizationHook(Hook):
         use_ema: use the EMA weights when an ``EMAHook`` is present.
         out_dir: folder under the work dir.
         name: tag of the logged video.
+        labels: write each tile's condition (its prompt, else its class) in a band above it,
+            in the grid files and the logged grid, like the other grids
+            (``videoar.evaluation.grid_labels``); False: the bare tiles.
     """
 
     priority = 'LOW'  # after EMAHook's update of the averaged weights
@@ -90,6 +94,7 @@ class VideoVisualizationHook(Hook):
         use_ema: bool = True,
         out_dir: str = 'vis',
         name: str = 'samples',
+        labels: bool = True,
     ) -> None:
         check_positive(interval, 'VideoVisualizationHook interval')
         check_positive(fps, 'VideoVisualizationHook fps')
@@ -106,6 +111,7 @@ class VideoVisualizationHook(Hook):
         self.use_ema = bool(use_ema)
         self.out_dir = out_dir
         self.name = name
+        self.labels = bool(labels)
         self._last_iter: int | None = None
         self.last_files: list[str] = []
 
@@ -119,6 +125,14 @@ class VideoVisualizationHook(Hook):
                 'dict(caption=[...]); the model is not class-conditional, so there is no default.'
             )
         return dict(label=list(range(min(num_classes, MAX_DEFAULT_CLASSES))))
+
+    def tile_labels(self, conditions: dict) -> list[str] | None:
+        """The text of each tile (the caption, else the class), or None with ``labels=False``."""
+        if not self.labels:
+            return None
+        if 'caption' in conditions:
+            return [str(caption) for caption in conditions['caption']]
+        return [class_text(label) for label in conditions['label']]
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.every_n_train_iters(runner, self.interval):
@@ -152,10 +166,13 @@ class VideoVisualizationHook(Hook):
                 progress.update(stop - start)
         progress.close()
         videos = torch.cat(videos)
+        labels = self.tile_labels(conditions)
         self.last_files = write_video_grid(
-            osp.join(runner.work_dir, self.out_dir, f'iter_{step}'), videos, self.nrow, self.fps
-        )
-        log_video(runner.visualizer, self.name, videos, step, self.fps, self.nrow)
+            osp.join(runner.work_dir, self.out_dir, f'iter_{step}'),
+            videos, self.nrow, self.fps, labels=labels,
+        )  # fmt: skip
+        shown = videos if labels is None else label_videos(videos, labels)
+        log_video(runner.visualizer, self.name, shown, step, self.fps, self.nrow)
         runner.logger.info(
             f'VideoVisualizationHook: {count} samples{" (EMA weights)" if ema else ""} -> '
             + ', '.join(self.last_files)
