@@ -2,6 +2,7 @@
 
     python tools/benchmark.py                # the one performance table (= --only summary)
     python tools/benchmark.py --all          # every benchmark, one block each
+    python tools/benchmark.py --var-repo /path/to/VAR   # ours beside the official VAR code
     python tools/benchmark.py --only moving_digits i3d --quick --threads 2 --out bench.json
 
 Each module of ``tools/benchmarks/`` (one per area: data, tokenizer, sequence, model,
@@ -24,6 +25,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repos
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/, for the benchmarks package
 
 from benchmarks.summary import table as summary_table  # noqa: E402
+from benchmarks.var_compare import compare as var_compare  # noqa: E402
 
 MODULES = [
     'benchmarks.data',
@@ -70,6 +72,11 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
     parser.add_argument('--out', help='also write the results to this json file')
     parser.add_argument('--all', action='store_true', help='run every benchmark')
+    parser.add_argument(
+        '--var-repo',
+        help='a local checkout of the official VAR code: time ours beside it at matched size '
+        '(tools/benchmarks/var_compare.py; VAR is imported from there at run time only)',
+    )
     parser.add_argument('--list', action='store_true', help='list the benchmarks and exit')
     args = parser.parse_args(argv)
 
@@ -78,7 +85,10 @@ def main(argv=None):
     if args.list:
         print('\n'.join(sorted(available)))
         return {}
-    names = args.only or (sorted(available) if args.all else ['summary'])
+    if args.var_repo:
+        available['var_compare'] = lambda quick: var_compare(args.var_repo, quick)
+    default = ['var_compare'] if args.var_repo else ['summary']
+    names = args.only or (sorted(available) if args.all else default)
     unknown = [n for n in names if n not in available]
     if unknown:
         raise SystemExit(f'unknown benchmark(s) {unknown}; available: {sorted(available)}')
