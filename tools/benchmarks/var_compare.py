@@ -99,7 +99,22 @@ def _steps(ours, var, batch: int):
     return ours_step, var_step
 
 
+def _samplers(ours, var, batch: int) -> dict:
+    labels = torch.arange(batch) % 10
+
+    @torch.no_grad()
+    def ours_sample():
+        sample_video(ours, {'label': labels}, cfg_scale=1.5, seed=0, decode=False)
+
+    @torch.no_grad()
+    def var_sample():
+        var.autoregressive_infer_cfg(batch, labels, g_seed=0, cfg=1.5)
+
+    return {'ours': ours_sample, 'var': var_sample}
+
+
 def compare(var_repo: str, quick: bool = False) -> dict:
+    """Step and sampling ms of ours and VAR's at depth 8 and 16, and ours / VAR."""
     out = {'threads': torch.get_num_threads()}
     repeats = 2 if quick else 7
     for depth in (8, 16):
@@ -107,14 +122,7 @@ def compare(var_repo: str, quick: bool = False) -> dict:
         ours_step, var_step = _steps(ours, var, 4 if quick else 16)
         train = _pair_times({'ours': ours_step, 'var': var_step}, repeats)
         ours.eval(), var.eval()
-        batch = 2 if quick else 8
-        labels = torch.arange(batch) % 10
-        with torch.no_grad():
-            sample = _pair_times({
-                'ours': lambda: sample_video(ours, {'label': labels}, cfg_scale=1.5, seed=0,
-                                             decode=False),
-                'var': lambda: var.autoregressive_infer_cfg(batch, labels, g_seed=0, cfg=1.5),
-            }, repeats)  # fmt: skip
+        sample = _pair_times(_samplers(ours, var, 2 if quick else 8), repeats)
         for kind, numbers in (('train', train), ('sample', sample)):
             out[f'd{depth}_{kind}_ours_ms'] = 1000 * numbers['ours']
             out[f'd{depth}_{kind}_var_ms'] = 1000 * numbers['var']
