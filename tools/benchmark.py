@@ -1,6 +1,8 @@
 """Speed and memory measurements of videoar (the numbers quoted in notes and the README).
 
-    python tools/benchmark.py                # every benchmark
+    python tools/benchmark.py                # the one performance table (= --only summary)
+    python tools/benchmark.py --all          # every benchmark, one block each
+    python tools/benchmark.py --var-repo /path/to/VAR   # ours beside the official VAR code
     python tools/benchmark.py --only moving_digits i3d --quick --threads 2 --out bench.json
 
 Each module of ``tools/benchmarks/`` (one per area: data, tokenizer, sequence, model,
@@ -22,6 +24,9 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repository
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/, for the benchmarks package
 
+from benchmarks.summary import table as summary_table  # noqa: E402
+from benchmarks.var_compare import compare as var_compare  # noqa: E402
+
 MODULES = [
     'benchmarks.data',
     'benchmarks.tokenizer',
@@ -33,6 +38,7 @@ MODULES = [
     'benchmarks.resume',
     'benchmarks.stages',
     'benchmarks.rolling',
+    'benchmarks.summary',
 ]
 
 
@@ -65,6 +71,12 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true', help='fewer repetitions, smaller inputs')
     parser.add_argument('--threads', type=int, default=2, help='torch intra-op threads')
     parser.add_argument('--out', help='also write the results to this json file')
+    parser.add_argument('--all', action='store_true', help='run every benchmark')
+    parser.add_argument(
+        '--var-repo',
+        help='a local checkout of the official VAR code: time ours beside it at matched size '
+        '(tools/benchmarks/var_compare.py; VAR is imported from there at run time only)',
+    )
     parser.add_argument('--list', action='store_true', help='list the benchmarks and exit')
     args = parser.parse_args(argv)
 
@@ -73,7 +85,10 @@ def main(argv=None):
     if args.list:
         print('\n'.join(sorted(available)))
         return {}
-    names = args.only or sorted(available)
+    if args.var_repo:
+        available['var_compare'] = lambda quick: var_compare(args.var_repo, quick)
+    default = ['var_compare'] if args.var_repo else ['summary']
+    names = args.only or (sorted(available) if args.all else default)
     unknown = [n for n in names if n not in available]
     if unknown:
         raise SystemExit(f'unknown benchmark(s) {unknown}; available: {sorted(available)}')
@@ -89,7 +104,10 @@ def main(argv=None):
         start = time.perf_counter()
         results[name] = available[name](args.quick)
         results[name]['_wall_s'] = round(time.perf_counter() - start, 2)
-        print(readable(name, results[name]), flush=True)
+        if name == 'summary':
+            print(summary_table(results[name]), flush=True)
+        else:
+            print(readable(name, results[name]), flush=True)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=2)
