@@ -29,7 +29,7 @@ custom_hooks = [
     ),
     # the evaluation and the checkpoint's state_dict use the average of the weights (about the
     # last 100 steps); with the decay below it raised the main job's class accuracy from 0.81 to
-    # 0.88 (docs/tokenizer.md)
+    # 0.88 in one run each (docs/tokenizer.md)
     dict(type='EMAHook', momentum=0.01, priority='ABOVE_NORMAL'),
 ]
 # warm-up, constant, then a cosine decay to a tenth of the rate over the second half

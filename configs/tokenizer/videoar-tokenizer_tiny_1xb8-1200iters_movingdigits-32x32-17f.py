@@ -27,6 +27,6 @@ optim_wrapper = dict(
 default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_iters))
 # an exponential moving average of the weights (mmengine's EMAHook: ema = 0.99 ema + 0.01 w, so
 # it averages the last ~100 steps); validation and the saved checkpoint's state_dict use it, so
-# the AR stages encode and decode with the averaged tokenizer (+0.9 dB PSNR at 1200 iterations,
-# docs/tokenizer.md)
+# the AR stages encode and decode with the averaged tokenizer (+0.55 dB PSNR, SSIM 0.82 -> 0.91
+# at 1200 iterations: docs/tokenizer.md)
 custom_hooks = [dict(type='EMAHook', momentum=0.01, priority='ABOVE_NORMAL')]

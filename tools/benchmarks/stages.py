@@ -55,6 +55,7 @@ def _build(config: str, amp: bool | None = None):
     cfg = Config.fromfile(osp.join(ROOT, config))
     if 'tokenizer_checkpoint' in cfg.model:
         cfg.model.tokenizer_checkpoint = None
+        cfg.model.allow_random_tokenizer = True  # a speed measurement: the weights do not matter
     optim_cfg = (
         cfg.optim_wrapper.to_dict()
         if hasattr(cfg.optim_wrapper, 'to_dict')
