@@ -43,6 +43,8 @@ stages = dict(
             **{
                 'train_dataloader.dataset.num_items': 16,
                 'custom_hooks.VideoVisualizationHook.interval': 6,
+                # 6 iterations do not repay the compilation (about 15 s)
+                'model.transformer.compile_blocks': False,
             },
         ),
     ),

@@ -137,6 +137,10 @@ def build_model(cfg, device: str) -> nn.Module:
     if accepts(model_cfg.get('type'), 'tokenizer_checkpoint'):
         model_cfg['tokenizer_checkpoint'] = None  # FLOPs do not depend on the weights
         model_cfg['allow_random_tokenizer'] = True
+    transformer = model_cfg.get('transformer')
+    if isinstance(transformer, dict) and transformer.get('compile_blocks'):
+        # the counters trace the eager modules (fvcore cannot trace a compiled function)
+        model_cfg['transformer'] = dict(transformer, compile_blocks=False)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope') or 'videoar'):
         with torch.device(device):
             model = MODELS.build(model_cfg)

@@ -13,6 +13,10 @@ stage's size:
 * ``stage2``: 16 latents of 3 latent frames at 32 x 32 (4 scales);
 * ``stage3``: 16 latents of 5 latent frames at 32 x 32.
 
+Stage 3 compiles its transformer blocks (``compile_blocks=True`` in its config): its step is
+timed as configured (``stage3_step_ms``, compiled; the compilation falls in the warm-up step) and
+eagerly (``stage3_eager_step_ms``); ``quick=True`` times every stage eagerly.
+
 Multiplying a stage's step time by its ``max_iters`` estimates its training minutes (the rest of
 a stage, data and hooks, is small next to it on this machine). The stage configs are read from
 the repository this file belongs to; the models come from whichever ``videoar`` is imported, so
@@ -51,8 +55,10 @@ STAGE_BATCHES = {
 }
 
 
-def _build(config: str, amp: bool | None = None):
+def _build(config: str, amp: bool | None = None, compile_blocks: bool | None = None):
     cfg = Config.fromfile(osp.join(ROOT, config))
+    if compile_blocks is not None and 'transformer' in cfg.model:
+        cfg.model.transformer.compile_blocks = compile_blocks
     if 'tokenizer_checkpoint' in cfg.model:
         cfg.model.tokenizer_checkpoint = None
         cfg.model.allow_random_tokenizer = True  # a speed measurement: the weights do not matter
@@ -97,11 +103,21 @@ def bench_stage_steps(quick: bool = False) -> dict:
             _step_ms(model, wrapper, dict(inputs=video), max(2, repeats // 2))
         )
     for stage, config in STAGE_CONFIGS.items():
-        model, wrapper = _build(config)
-        for kind, latent_frames, batch in STAGE_BATCHES[stage]:
-            data = _ar_data(model, latent_frames, batch)
-            key = f'{stage}_{kind}_step_ms' if stage == 'stage1' else f'{stage}_step_ms'
-            out[key] = statistics.median(_step_ms(model, wrapper, data, repeats))
+        # as configured (stage 3 compiles its blocks); the eager step beside it, for the gain.
+        # --quick times eager steps only (the compilation alone takes about 15 s)
+        variants = [('', False if quick else None)]
+        if not quick and Config.fromfile(osp.join(ROOT, config)).model.transformer.get(
+            'compile_blocks'
+        ):
+            variants.append(('_eager', False))
+        for suffix, compile_blocks in variants:
+            model, wrapper = _build(config, compile_blocks=compile_blocks)
+            for kind, latent_frames, batch in STAGE_BATCHES[stage]:
+                data = _ar_data(model, latent_frames, batch)
+                key = f'{stage}_{kind}' if stage == 'stage1' else stage
+                out[f'{key}{suffix}_step_ms'] = statistics.median(
+                    _step_ms(model, wrapper, data, repeats)
+                )
     return out
 
 

@@ -8,7 +8,8 @@ tokenizer step in fp32 and bf16 and the main job's stage steps (``stages.bench_s
 ``table(numbers)`` renders them as one aligned table; ``ROWS`` names its rows.
 
 Bench model: the tiny config's model at width 512, depth 12, 8 heads, batch 16 of 17 x 32 x 32
-clips (cached latents). MFU = model FLOPs / step time / measured matmul peak of the same dtype,
+clips (cached latents); its bf16 step also with ``compile_blocks=True`` (not with ``quick``).
+The matmul peak of a dtype is the best of square matmuls of 1024, 2048 and 4096. MFU = model FLOPs / step time / measured matmul peak of the same dtype,
 with model FLOPs = 6 x (transformer block parameters) x tokens + 12 x depth x tokens^2 x width
 (the attention products, forward and backward, counted over the full square): an estimate.
 Recomputation = one transformer forward over the whole sequence so far at every sampling step
@@ -42,6 +43,8 @@ ROWS = [
     ('bench model MFU fp32', 'bench_mfu_fp32', '% of fp32 peak'),
     ('bench model step bf16', 'bench_step_bf16_ms', 'ms'),
     ('bench model MFU bf16', 'bench_mfu_bf16', '% of bf16 peak'),
+    ('bench model step bf16, compiled blocks', 'bench_step_bf16_compiled_ms', 'ms'),
+    ('bench model MFU bf16, compiled blocks', 'bench_mfu_bf16_compiled', '% of bf16 peak'),
     ('sampling, KV cache', 'sampling_kv_cache_s', 's / video'),
     ('sampling, recompute', 'sampling_recompute_s', 's / video'),
     ('recompute / KV cache', 'recompute_over_cache', 'x'),
@@ -54,13 +57,19 @@ ROWS = [
     ('stage 1 step (video)', 'stage1_video_step_ms', 'ms'),
     ('stage 1 step (image)', 'stage1_image_step_ms', 'ms'),
     ('stage 2 step', 'stage2_step_ms', 'ms'),
-    ('stage 3 step', 'stage3_step_ms', 'ms'),
+    ('stage 3 step (compiled blocks, as configured)', 'stage3_step_ms', 'ms'),
+    ('stage 3 step (eager)', 'stage3_eager_step_ms', 'ms'),
 ]
 
+#: rows measured only without ``quick`` (compilations of tens of seconds)
+FULL_ONLY = {'bench_step_bf16_compiled_ms', 'bench_mfu_bf16_compiled', 'stage3_eager_step_ms'}
 
-def _bench_model(quick: bool):
+
+def _bench_model(quick: bool, compile_blocks: bool = False):
     cfg = load_config(TINY_CONFIG)
-    cfg.model.transformer.update(dim=512, depth=2 if quick else 12, num_heads=8)
+    cfg.model.transformer.update(
+        dim=512, depth=2 if quick else 12, num_heads=8, compile_blocks=compile_blocks
+    )
     torch.manual_seed(0)
     return init_model(cfg).train()
 
@@ -88,10 +97,19 @@ def bench_model_steps(quick: bool, peaks: dict) -> dict:
             optimizer=torch.optim.AdamW(model.parameters(), lr=0.0), dtype='bfloat16'
         ),
     }
+    models = {name: model for name in wrappers}
+    if not quick:  # the same weights with compiled blocks (the compilation: its warm-up step)
+        models['bf16_compiled'] = _bench_model(quick, compile_blocks=True)
+        models['bf16_compiled'].load_state_dict(model.state_dict())
+        wrappers['bf16_compiled'] = PortableAmpOptimWrapper(
+            optimizer=torch.optim.AdamW(models['bf16_compiled'].parameters(), lr=0.0),
+            dtype='bfloat16',
+        )
+        peaks = dict(peaks, bf16_compiled=peaks['bf16'])
     times = {name: [] for name in wrappers}
     for _ in range(repeats):  # interleaved
         for name, wrapper in wrappers.items():
-            step = lambda w=wrapper: model.train_step(data, w)  # noqa: E731
+            step = lambda m=models[name], w=wrapper: m.train_step(data, w)  # noqa: E731
             times[name].append(time_call(step, repeat=1)['min_s'])
     for name in wrappers:
         seconds = statistics.median(times[name])
@@ -155,11 +173,12 @@ def summary(quick: bool = False) -> dict:
 
 def table(numbers: dict) -> str:
     """``ROWS`` as an aligned three-column table (missing numbers shown as ``-``)."""
-    lines = [f'{"measurement":<26} {"value":>10}  unit', '-' * 56]
+    width = max(len(label) for label, _, _ in ROWS)
+    lines = [f'{"measurement":<{width}} {"value":>10}  unit', '-' * (width + 30)]
     for label, key, unit in ROWS:
         value = numbers.get(key)
         shown = '-' if value is None else f'{value:.4g}'
-        lines.append(f'{label:<26} {shown:>10}  {unit}')
+        lines.append(f'{label:<{width}} {shown:>10}  {unit}')
     if numbers.get('rolling_last_frame', 32) != 32:
         lines.append(f'(frame 32 rows: latent frame {numbers["rolling_last_frame"]}, --quick)')
     return '\n'.join(lines)

@@ -8,7 +8,9 @@ sampling with CFG at batch 8. Both sides: one frame, scales 1-4 (30 tokens), a 4
 10 classes. VAR's step gets random teacher-forcing inputs of its shape (its VQVAE is not timed);
 VAR's sampling skips its final VQVAE decode (``fhat_to_img`` returns the sum) and ours runs
 ``sample_video(decode=False)``, so both time the transformer, heads and scale loop.
-Numbers are ratios ours / VAR of the medians (below 1 = ours faster).
+Numbers are ratios ours / VAR of the medians (below 1 = ours faster). Without ``quick`` the
+training step is also timed with ``compile_blocks=True`` (``ours_compiled``; VAR's code has no
+compile switch and runs eagerly).
 """
 
 from __future__ import annotations
@@ -31,11 +33,17 @@ RESET_CLASSES = (nn.Linear, nn.LayerNorm, nn.BatchNorm2d, nn.SyncBatchNorm, nn.C
                  nn.ConvTranspose1d, nn.ConvTranspose2d)  # fmt: skip
 
 
-def _ours(depth: int):
+def _ours(depth: int, compile_blocks: bool = False):
     cfg = load_config(TINY_CONFIG)
     cfg.model.num_frames = 1
     cfg.model.corrector = dict(type='NoCorrection')
-    cfg.model.transformer.update(dim=64 * depth, depth=depth, num_heads=depth, cond_mode='adaln')
+    cfg.model.transformer.update(
+        dim=64 * depth,
+        depth=depth,
+        num_heads=depth,
+        cond_mode='adaln',
+        compile_blocks=compile_blocks,
+    )
     cfg.model.quantizer = dict(
         type='MultiScaleVQ', embed_dim=cfg.model.quantizer.embed_dim, scale_sizes=list(SCALES),
         codebook_size=4096,
@@ -119,12 +127,19 @@ def compare(var_repo: str, quick: bool = False) -> dict:
     repeats = 2 if quick else 7
     for depth in (8, 16):
         ours, var = _ours(depth).train(), _var(var_repo, depth).train()
-        ours_step, var_step = _steps(ours, var, 4 if quick else 16)
-        train = _pair_times({'ours': ours_step, 'var': var_step}, repeats)
+        batch = 4 if quick else 16
+        ours_step, var_step = _steps(ours, var, batch)
+        steps = {'ours': ours_step, 'var': var_step}
+        if not quick:  # ours with compile_blocks=True, same weights (compiled in the warm-up)
+            compiled = _ours(depth, compile_blocks=True).train()
+            compiled.load_state_dict(ours.state_dict())
+            steps['ours_compiled'] = _steps(compiled, var, batch)[0]
+        train = _pair_times(steps, repeats)
         ours.eval(), var.eval()
         sample = _pair_times(_samplers(ours, var, 2 if quick else 8), repeats)
         for kind, numbers in (('train', train), ('sample', sample)):
-            out[f'd{depth}_{kind}_ours_ms'] = 1000 * numbers['ours']
-            out[f'd{depth}_{kind}_var_ms'] = 1000 * numbers['var']
-            out[f'd{depth}_{kind}_ours_over_var'] = numbers['ours'] / numbers['var']
+            for name in numbers:
+                out[f'd{depth}_{kind}_{name}_ms'] = 1000 * numbers[name]
+                if name != 'var':
+                    out[f'd{depth}_{kind}_{name}_over_var'] = numbers[name] / numbers['var']
     return out

@@ -145,3 +145,43 @@ def test_compiled_blocks_equal_eager_and_keep_state_dict_keys():
         torch.testing.assert_close(
             compiled(x, mask, rotary), eager(x, mask, rotary), rtol=1e-5, atol=1e-5
         )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which('g++') is None, reason='torch.compile on CPU needs a compiler')
+def test_compiled_blocks_train_like_eager():
+    """The compiled training path (forward and backward, as the main job's stage 3 runs it)
+    gives the eager loss and gradients."""
+    models = []
+    for compile_blocks in (False, True):
+        torch.manual_seed(0)
+        models.append(ARTransformer(DIM, DEPTH, HEADS, qk_norm=True, compile_blocks=compile_blocks))
+    x = torch.randn(2, len(BLOCKS), DIM)
+    mask, rotary = _block_causal(BLOCKS), _rotary(len(BLOCKS), DIM // HEADS)
+    losses = [model(x, mask, rotary).square().mean() for model in models]
+    for loss in losses:
+        loss.backward()
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-5, atol=1e-6)
+    for (name, eager), compiled in zip(models[0].named_parameters(), models[1].parameters()):
+        torch.testing.assert_close(compiled.grad, eager.grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+@pytest.mark.slow
+def test_a_failing_compile_falls_back_to_eager_with_a_warning():
+    """No working C++ compiler (simulated): the blocks run eagerly, with a warning naming it."""
+    import torch._dynamo
+    import torch._inductor.config
+
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    eager = ARTransformer(DIM, 1, HEADS).eval()
+    torch.manual_seed(0)
+    compiled = ARTransformer(DIM, 1, HEADS, compile_blocks=True).eval()
+    x = torch.randn(2, len(BLOCKS), DIM)
+    mask, rotary = _block_causal(BLOCKS), _rotary(len(BLOCKS), eager.head_dim)
+    with torch._inductor.config.patch({'cpp.cxx': ('no-such-c++',), 'force_disable_caches': True}):
+        with pytest.warns(UserWarning, match='torch.compile failed.*C\\+\\+ compiler'):
+            out = compiled(x, mask, rotary)
+    torch._dynamo.reset()
+    assert compiled._compiled is None  # eager from now on: no second attempt per step
+    torch.testing.assert_close(out, eager(x, mask, rotary))

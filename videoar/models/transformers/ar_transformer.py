@@ -18,8 +18,10 @@ Conditioning modes:
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
+import torch._dynamo
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
@@ -55,7 +57,9 @@ class ARTransformer(nn.Module):
         flex_compile: run the flex backend through ``torch.compile`` (False: eager reference).
         compile_blocks: run each block through ``torch.compile`` in full forwards (training and
             scoring; cached sampling forwards stay eager). Off by default: on CPU it needs a C++
-            compiler and a compile of a few tens of seconds (see ``docs/performance.md``).
+            compiler and costs about 15 s of compilation per process, so it pays only in long
+            trainings (the main job's stage 3: ``docs/performance.md``). When compilation fails
+            (e.g. no working C++ compiler) a warning says why and the blocks run eagerly.
     """
 
     def __init__(
@@ -180,7 +184,33 @@ class ARTransformer(nn.Module):
         use_checkpoint = self.grad_checkpointing and self.training and torch.is_grad_enabled()
         if rotary is not None:
             rotary = rotary_tables(*rotary, compute_dtype(x))
-        blocks = self._compiled if self._compiled is not None and cache is None else self.blocks
+        args = (attn_mask, rotary, block_cond, cache, block_bias, use_checkpoint)
+        if self._compiled is not None and cache is None:
+            try:
+                x = self._run_blocks(self._compiled, x, *args)
+            except torch._dynamo.exc.TorchDynamoException as err:
+                # e.g. no working C++ compiler on a CPU machine: the same blocks run eagerly
+                # (the compiled path is pure without a cache, so running again is safe)
+                warnings.warn(
+                    f'ARTransformer(compile_blocks=True): torch.compile failed '
+                    f'({type(err).__name__}: {str(err).strip().splitlines()[0]}); running the '
+                    f'blocks eagerly from now on. Set compile_blocks=False to skip the attempt.',
+                    stacklevel=2,
+                )
+                self._compiled = None
+                x = self._run_blocks(self.blocks, x, *args)
+        else:
+            x = self._run_blocks(self.blocks, x, *args)
+        if cache is not None:
+            cache.advance(x.shape[1])
+        x = self.final_norm(x)
+        if self.uses_cond:
+            shift, scale = self.final_modulation(cond).chunk(2, dim=-1)
+            x = modulate(x, shift, scale)
+        return x
+
+    @staticmethod
+    def _run_blocks(blocks, x, attn_mask, rotary, block_cond, cache, block_bias, use_checkpoint):
         for block in blocks:
             if block_bias is not None:
                 x = x + block_bias
@@ -188,12 +218,6 @@ class ARTransformer(nn.Module):
                 x = checkpoint(block, x, attn_mask, rotary, block_cond, None, use_reentrant=False)
             else:
                 x = block(x, attn_mask, rotary, block_cond, cache)
-        if cache is not None:
-            cache.advance(x.shape[1])
-        x = self.final_norm(x)
-        if self.uses_cond:
-            shift, scale = self.final_modulation(cond).chunk(2, dim=-1)
-            x = modulate(x, shift, scale)
         return x
 
     def extra_repr(self) -> str:
