@@ -60,7 +60,9 @@ def main(argv=None):
     curriculum = Curriculum(cfg) if cfg.get('stages') is not None else None
     if curriculum is not None:
         cfg, stage = curriculum_source(curriculum)
-        work_dir = args.work_dir or osp.join(curriculum.root, 'test')
+        # scoring a copied or moved main job (its work dir given): the metrics go beside it
+        scored = osp.abspath(args.checkpoint) if osp.isdir(args.checkpoint) else curriculum.root
+        work_dir = args.work_dir or osp.join(scored, 'test')
     elif args.work_dir is None and osp.isdir(args.checkpoint):  # a run's work dir is scored:
         work_dir = osp.join(osp.abspath(args.checkpoint), 'test')  # its metrics go beside it
         cfg.work_dir = work_dir
