@@ -175,11 +175,13 @@ def test_generate_tool_grid_labels_switch(tmp_path, load_tool):
     assert torch.equal(videos, before)
     on, off = read_video(labelled['mp4']), read_video(plain['mp4'])
     assert on.shape[1] == off.shape[1] + 2 * 12  # one label band per row (one tile per row)
-    # the per-video files are the same with or without labels
+    # the per-video files are the same with or without labels: no label band (same shape) and
+    # the same pixels up to the encoder (one CI run saw a few pixel values differ between two
+    # encodings of the same frames; a drawn label would change whole rows)
     assert sorted(os.listdir(tmp_path / 'on')) == sorted(os.listdir(tmp_path / 'off'))
     for name in os.listdir(tmp_path / 'on'):
         if name.endswith('.mp4') and not name.startswith('grid'):
-            assert np.array_equal(
-                read_video(tmp_path / 'on' / name), read_video(tmp_path / 'off' / name)
-            )
+            a, b = read_video(tmp_path / 'on' / name), read_video(tmp_path / 'off' / name)
+            assert a.shape == b.shape == (3, 16, 24, 3)
+            assert np.abs(a.astype(np.int16) - b.astype(np.int16)).mean() < 2.0
     assert 'grid_labels.txt' in os.listdir(tmp_path / 'on')
