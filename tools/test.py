@@ -58,13 +58,14 @@ def main(argv=None):
         args.config, args.cfg_options, args.work_dir, for_training=False
     )
     curriculum = Curriculum(cfg) if cfg.get('stages') is not None else None
+    # a run's work dir is scored (a stage's, or a main job's, also copied or moved): the metrics
+    # go beside it
+    run_dir = osp.abspath(args.checkpoint) if osp.isdir(args.checkpoint) else None
     if curriculum is not None:
         cfg, stage = curriculum_source(curriculum)
-        # scoring a copied or moved main job (its work dir given): the metrics go beside it
-        scored = osp.abspath(args.checkpoint) if osp.isdir(args.checkpoint) else curriculum.root
-        work_dir = args.work_dir or osp.join(scored, 'test')
-    elif args.work_dir is None and osp.isdir(args.checkpoint):  # a run's work dir is scored:
-        work_dir = osp.join(osp.abspath(args.checkpoint), 'test')  # its metrics go beside it
+        work_dir = args.work_dir or osp.join(run_dir or curriculum.root, 'test')
+    elif args.work_dir is None and run_dir is not None:
+        work_dir = osp.join(run_dir, 'test')
         cfg.work_dir = work_dir
     args.checkpoint = checkpoint_of(args.checkpoint, curriculum)
     launch.setup_launcher(cfg, args.launcher)

@@ -103,15 +103,12 @@ def bench_stage_steps(quick: bool = False) -> dict:
             _step_ms(model, wrapper, dict(inputs=video), max(2, repeats // 2))
         )
     for stage, config in STAGE_CONFIGS.items():
-        # as configured (stage 3 compiles its blocks); the eager step beside it, for the gain.
-        # --quick times eager steps only (the compilation alone takes about 15 s)
-        variants = [('', False if quick else None)]
-        if not quick and Config.fromfile(osp.join(ROOT, config)).model.transformer.get(
-            'compile_blocks'
-        ):
-            variants.append(('_eager', False))
-        for suffix, compile_blocks in variants:
-            model, wrapper = _build(config, compile_blocks=compile_blocks)
+        # as configured (stage 3 compiles its blocks), and then the eager step beside it, for
+        # the gain; --quick times eager steps only (the compilation alone takes about 15 s)
+        variants = [('', *_build(config, compile_blocks=False if quick else None))]
+        if variants[0][1].transformer.compile_blocks:
+            variants.append(('_eager', *_build(config, compile_blocks=False)))
+        for suffix, model, wrapper in variants:
             for kind, latent_frames, batch in STAGE_BATCHES[stage]:
                 data = _ar_data(model, latent_frames, batch)
                 key = f'{stage}_{kind}' if stage == 'stage1' else stage

@@ -9,8 +9,8 @@ tokenizer step in fp32 and bf16 and the main job's stage steps (``stages.bench_s
 
 Bench model: the tiny config's model at width 512, depth 12, 8 heads, batch 16 of 17 x 32 x 32
 clips (cached latents); its bf16 step also with ``compile_blocks=True`` (not with ``quick``).
-The matmul peak of a dtype is the best of square matmuls of 1024, 2048 and 4096. MFU = model FLOPs / step time / measured matmul peak of the same dtype,
-with model FLOPs = 6 x (transformer block parameters) x tokens + 12 x depth x tokens^2 x width
+The matmul peak of a dtype is the best of square matmuls of 1024, 2048 and 4096. MFU = model
+FLOPs / step time / measured matmul peak of the same dtype, with model FLOPs = 6 x (transformer block parameters) x tokens + 12 x depth x tokens^2 x width
 (the attention products, forward and backward, counted over the full square): an estimate.
 Recomputation = one transformer forward over the whole sequence so far at every sampling step
 (batch doubled for CFG as the cached sampler does), the logits head and sampling left out, so
@@ -105,7 +105,6 @@ def bench_model_steps(quick: bool, peaks: dict) -> dict:
             optimizer=torch.optim.AdamW(models['bf16_compiled'].parameters(), lr=0.0),
             dtype='bfloat16',
         )
-        peaks = dict(peaks, bf16_compiled=peaks['bf16'])
     times = {name: [] for name in wrappers}
     for _ in range(repeats):  # interleaved
         for name, wrapper in wrappers.items():
@@ -114,7 +113,8 @@ def bench_model_steps(quick: bool, peaks: dict) -> dict:
     for name in wrappers:
         seconds = statistics.median(times[name])
         out[f'bench_step_{name}_ms'] = 1000 * seconds
-        out[f'bench_mfu_{name}'] = 100 * flops / seconds / 1e9 / peaks[name]
+        peak = peaks[name.removesuffix('_compiled')]  # the peak of the step's dtype
+        out[f'bench_mfu_{name}'] = 100 * flops / seconds / 1e9 / peak
     out['bench_batch'] = batch
     out['bench_gflop_per_step'] = flops / 1e9
     return out
